@@ -1,0 +1,1 @@
+"""Runnable studies of ascentjax. Run each with ``python -m sims.<name> --help``."""
