@@ -1,3 +1,333 @@
-"""Placeholder: this module is being written."""
+r"""Weighted binary-classification data sets and the paper's synthetic generators.
 
-__all__: list[str] = []
+A :class:`Dataset` holds features, labels, a forget mask and per-sample weights
+(multiplicities). Weights let a block of :math:`\alpha|S_i|` samples be
+represented exactly even when :math:`\alpha|S_i|` is not an integer, and let
+``alpha`` be a traced value (so a generator can be ``vmap``-ped over it) while
+every array shape stays a static Python int.
+
+**Orthogonal filler.** THEORY.md §2–3: the samples outside the studied block
+only set the global counts :math:`|R|, |F|, |D|`. They are represented by two
+samples with :math:`x = 0` (one retain, one forget): their margin is always 0,
+their loss is constant and their gradient vanishes, so they change the
+normalisations :math:`1/|R|, 1/|F|, 1/|D|` and nothing else. Their weights are
+chosen so that :math:`\sum_R \text{weight} = |R|` and
+:math:`\sum_F \text{weight} = |F|` exactly.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.typing import ArrayLike, DTypeLike
+
+from ._validation import check_count, check_nonnegative, check_range, is_concrete
+
+__all__ = [
+    "Dataset",
+    "block_orthogonal_data",
+    "cross_correlated_data",
+    "one_coordinate_data",
+]
+
+
+class Dataset(NamedTuple):
+    r"""A weighted binary-classification data set (a pytree).
+
+    Attributes:
+        x: features, shape ``(n, d)``.
+        y: labels in :math:`\{-1, +1\}`, shape ``(n,)``.
+        forget: boolean forget mask, shape ``(n,)``; ``True`` marks :math:`F`,
+            ``False`` the retain set :math:`R`.
+        weight: nonnegative sample multiplicities, shape ``(n,)``. Counts are
+            weight sums: :math:`|R| = \sum_{i\in R} \text{weight}_i`,
+            :math:`|F| = \sum_{i\in F} \text{weight}_i`.
+
+    Being a ``NamedTuple``, a ``Dataset`` is a pytree: it passes through
+    ``jit``, and a batch of data sets (leading axis on every field) is swept
+    with ``vmap`` or :func:`ascentjax.sweep`.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> import ascentjax as aj
+        >>> data = aj.Dataset(
+        ...     x=jnp.ones((3, 1)), y=jnp.ones(3),
+        ...     forget=jnp.array([False, False, True]), weight=jnp.ones(3))
+        >>> float(data.n_retain), float(data.n_forget)
+        (2.0, 1.0)
+    """
+
+    x: jax.Array
+    y: jax.Array
+    forget: jax.Array
+    weight: jax.Array
+
+    @property
+    def n_retain(self) -> jax.Array:
+        """:math:`|R|`: the total weight of the retain samples."""
+        return jnp.sum(jnp.where(self.forget, 0, self.weight), axis=-1)
+
+    @property
+    def n_forget(self) -> jax.Array:
+        """:math:`|F|`: the total weight of the forget samples."""
+        return jnp.sum(jnp.where(self.forget, self.weight, 0), axis=-1)
+
+    @property
+    def n_total(self) -> jax.Array:
+        """:math:`|D| = |R| + |F|`: the total weight."""
+        return jnp.sum(self.weight, axis=-1)
+
+
+def _float_dtype(dtype: DTypeLike | None, *values: ArrayLike) -> np.dtype:
+    if dtype is not None:
+        dt = jnp.dtype(dtype)
+        if not jnp.issubdtype(dt, jnp.floating):
+            raise TypeError(f"dtype must be a floating dtype, got {dt}")
+        return dt
+    arrays = [v for v in values if hasattr(v, "dtype") and jnp.issubdtype(v.dtype, jnp.floating)]
+    if arrays:
+        return jnp.result_type(*arrays)
+    return jnp.result_type(float)
+
+
+def _check_noise(noise: ArrayLike, key: jax.Array | None) -> None:
+    check_nonnegative("noise", noise)
+    if key is None and not (is_concrete(noise) and np.all(np.asarray(noise) == 0)):
+        raise ValueError("key is required when noise > 0 (pass key=jax.random.key(seed))")
+
+
+def _static_count(name: str, value: int, minimum: int) -> int:
+    if isinstance(value, jax.core.Tracer):
+        raise TypeError(f"{name} must be a static Python int (it fixes an array shape)")
+    check_count(name, value, minimum=minimum)
+    if float(value) != int(value):
+        raise ValueError(f"{name} must be an integer count >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def block_orthogonal_data(
+    retain_x: ArrayLike,
+    forget_x: ArrayLike,
+    *,
+    n_retain: ArrayLike,
+    n_forget: ArrayLike,
+    retain_weight: ArrayLike = 1.0,
+    forget_weight: ArrayLike = 1.0,
+    noise: ArrayLike = 0.0,
+    key: jax.Array | None = None,
+    dtype: DTypeLike | None = None,
+) -> Dataset:
+    r"""A general block data set: given retain and forget samples plus orthogonal filler.
+
+    All labels are :math:`+1` (a sample with label :math:`-1` at :math:`x` is the
+    same as one with label :math:`+1` at :math:`-x`). The rows are, in order: the
+    retain block (``retain_x``), the forget block (``forget_x``), one retain
+    filler sample and one forget filler sample, both at :math:`x = 0`, with
+    weights :math:`|R| - \sum \text{retain\_weight}` and
+    :math:`|F| - \sum \text{forget\_weight}`.
+
+    Noise: when ``noise > 0``, i.i.d. :math:`\mathcal N(0, \text{noise}^2)` is added
+    to **every feature entry of the retain and forget block rows**; the two filler
+    rows stay exactly 0 (so they remain orthogonal filler). Labels and weights are
+    never noisy.
+
+    Args:
+        retain_x: retain block features, shape ``(n_r, d)`` (static shape).
+        forget_x: forget block features, shape ``(n_f, d)``.
+        n_retain: the global retain count :math:`|R|` (may be traced).
+        n_forget: the global forget count :math:`|F|` (may be traced).
+        retain_weight: weight of each retain block sample (scalar or ``(n_r,)``).
+        forget_weight: weight of each forget block sample (scalar or ``(n_f,)``).
+        noise: standard deviation of the Gaussian feature noise (>= 0).
+        key: PRNG key, required when ``noise > 0``.
+        dtype: floating dtype of ``x`` and ``weight``; ``None`` follows the inputs
+            (JAX's default float for Python scalars).
+
+    Returns:
+        A :class:`Dataset` with ``n_r + n_f + 2`` rows.
+
+    Raises:
+        ValueError: for negative noise, missing key, or counts smaller than the
+            block weights (concrete inputs only; traced counts are not checked
+            and a filler weight may then be negative).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> import ascentjax as aj
+        >>> data = aj.block_orthogonal_data(
+        ...     jnp.ones((2, 1)), jnp.ones((1, 1)), n_retain=10, n_forget=3)
+        >>> float(data.n_retain), float(data.n_forget), data.x.shape
+        (10.0, 3.0, (5, 1))
+    """
+    _check_noise(noise, key)
+    check_nonnegative("retain_weight", retain_weight)
+    check_nonnegative("forget_weight", forget_weight)
+    dt = _float_dtype(dtype, retain_x, forget_x)
+    rx = jnp.asarray(retain_x, dt)
+    fx = jnp.asarray(forget_x, dt)
+    if rx.ndim != 2 or fx.ndim != 2 or rx.shape[1] != fx.shape[1]:
+        raise ValueError(
+            f"retain_x and forget_x must be (n, d) with the same d, got {rx.shape}, {fx.shape}"
+        )
+    nr, nf, d = rx.shape[0], fx.shape[0], rx.shape[1]
+    rw = jnp.broadcast_to(jnp.asarray(retain_weight, dt), (nr,))
+    fw = jnp.broadcast_to(jnp.asarray(forget_weight, dt), (nf,))
+    fill_r = jnp.asarray(n_retain, dt) - jnp.sum(rw)
+    fill_f = jnp.asarray(n_forget, dt) - jnp.sum(fw)
+    for name, fill in (("n_retain", fill_r), ("n_forget", fill_f)):
+        if is_concrete(fill) and float(fill) < -1e-9 * max(1.0, abs(float(fill))):
+            raise ValueError(
+                f"{name} must be at least the block's total weight; the filler weight "
+                f"would be {float(fill)!r}"
+            )
+    fill_r = jnp.maximum(fill_r, 0) if is_concrete(fill_r) else fill_r
+    fill_f = jnp.maximum(fill_f, 0) if is_concrete(fill_f) else fill_f
+    block = jnp.concatenate([rx, fx], axis=0)
+    if key is not None:
+        block = block + jnp.asarray(noise, dt) * jax.random.normal(key, block.shape, dt)
+    x = jnp.concatenate([block, jnp.zeros((2, d), dt)], axis=0)
+    y = jnp.ones((nr + nf + 2,), dt)
+    forget = jnp.concatenate([jnp.zeros(nr, bool), jnp.ones(nf, bool), jnp.array([False, True])])
+    weight = jnp.concatenate([rw, fw, fill_r[None], fill_f[None]])
+    return Dataset(x=x, y=y, forget=forget, weight=weight)
+
+
+def one_coordinate_data(
+    n_block: int,
+    alpha: ArrayLike,
+    n_retain: ArrayLike,
+    n_forget: ArrayLike,
+    *,
+    noise: ArrayLike = 0.0,
+    key: jax.Array | None = None,
+    dtype: DTypeLike | None = None,
+) -> Dataset:
+    r"""One correlated coordinate (paper Assumptions 1–2, THEORY.md §2), in one dimension.
+
+    Coordinate :math:`j` carries :math:`|R_j|` = ``n_block`` retain samples with
+    :math:`y x = 1` and :math:`|F_j| = \alpha |R_j|` forget samples on the same
+    coordinate, represented as ``n_block`` forget rows of weight :math:`\alpha`
+    each (so :math:`\alpha` may be fractional or traced). Everything else is
+    orthogonal filler (see the module docstring) with weights completing the
+    counts to :math:`|R|` = ``n_retain`` and :math:`|F|` = ``n_forget``. Labels
+    are :math:`+1`, features :math:`x = 1`, so :math:`d = 1` and every block
+    margin equals :math:`w`.
+
+    Without noise, gradient descent on :math:`L_R` converges to
+    :math:`W_0(|R_j|/(\lambda |R|))` and on :math:`L_D` to
+    :math:`W_0((1+\alpha)|R_j|/(\lambda|D|))` (exponential loss).
+
+    Noise: i.i.d. :math:`\mathcal N(0, \text{noise}^2)` is added to the feature of
+    each of the ``2 * n_block`` block rows (retain and forget); the two filler rows
+    stay at 0.
+
+    Args:
+        n_block: :math:`|R_j|`, a static Python int >= 1.
+        alpha: forget-to-retain ratio on the coordinate, :math:`\alpha \ge 0` (may be traced).
+        n_retain: :math:`|R| \ge |R_j|` (may be traced).
+        n_forget: :math:`|F| \ge \alpha|R_j|` (may be traced).
+        noise: Gaussian feature-noise standard deviation (>= 0).
+        key: PRNG key, required when ``noise > 0``.
+        dtype: floating dtype; ``None`` follows JAX's default float (float32 unless
+            x64 is enabled) or the dtype of array inputs.
+
+    Returns:
+        A :class:`Dataset` with ``2 * n_block + 2`` rows and ``d = 1``.
+
+    Example:
+        >>> import ascentjax as aj
+        >>> data = aj.one_coordinate_data(5, 0.5, n_retain=100, n_forget=10)
+        >>> data.x.shape, float(data.n_retain), float(data.n_forget)
+        ((12, 1), 100.0, 10.0)
+    """
+    n_block = _static_count("n_block", n_block, 1)
+    check_nonnegative("alpha", alpha)
+    _check_positive_count("n_retain", n_retain)
+    check_nonnegative("n_forget", n_forget)
+    dt = _float_dtype(dtype, alpha)
+    ones = jnp.ones((n_block, 1), dt)
+    return block_orthogonal_data(
+        ones,
+        ones,
+        n_retain=n_retain,
+        n_forget=n_forget,
+        retain_weight=1.0,
+        forget_weight=jnp.asarray(alpha, dt),
+        noise=noise,
+        key=key,
+        dtype=dt,
+    )
+
+
+def _check_positive_count(name: str, value: ArrayLike) -> None:
+    """Internal: a global count must be > 0."""
+    check_range(name, value, low=0.0, low_inclusive=False)
+
+
+def cross_correlated_data(
+    rho: ArrayLike,
+    alpha: ArrayLike,
+    *,
+    block_size: int,
+    n_retain: ArrayLike,
+    n_forget: ArrayLike,
+    noise: ArrayLike = 0.0,
+    key: jax.Array | None = None,
+    dtype: DTypeLike | None = None,
+) -> Dataset:
+    r"""Cross-dimensional correlation block (paper Sec. 5.1.2, THEORY.md §3), in two dimensions.
+
+    Retain samples :math:`S_i` at :math:`x = (1, \rho)` (``block_size`` rows of
+    weight 1) and forget samples :math:`S_j` at :math:`x = (\rho, 1)`
+    (``block_size`` rows of weight :math:`\alpha`, total weight
+    :math:`\alpha|S_i|`), all labels :math:`+1`, plus orthogonal filler completing
+    the counts to :math:`|R|` and :math:`|F|`. The retain margin is
+    :math:`w_1 + \rho w_2`, the forget margin :math:`\rho w_1 + w_2`.
+
+    Noise: i.i.d. :math:`\mathcal N(0, \text{noise}^2)` is added to both feature
+    entries of each of the ``2 * block_size`` block rows; filler rows stay at 0.
+
+    Args:
+        rho: correlation strength :math:`\varepsilon \in [0, 1)` (may be traced).
+        alpha: :math:`|S_j| / |S_i| \ge 0` (may be traced).
+        block_size: :math:`|S_i|`, a static Python int >= 1.
+        n_retain: :math:`|R| \ge |S_i|` (may be traced).
+        n_forget: :math:`|F| \ge \alpha|S_i|` (may be traced).
+        noise: Gaussian feature-noise standard deviation (>= 0).
+        key: PRNG key, required when ``noise > 0``.
+        dtype: floating dtype; ``None`` follows JAX's default float or array inputs.
+
+    Returns:
+        A :class:`Dataset` with ``2 * block_size + 2`` rows and ``d = 2``.
+
+    Example:
+        >>> import ascentjax as aj
+        >>> data = aj.cross_correlated_data(
+        ...     0.8, 0.05, block_size=50, n_retain=900, n_forget=100)
+        >>> data.x.shape, float(data.n_forget)
+        ((102, 2), 100.0)
+    """
+    block_size = _static_count("block_size", block_size, 1)
+    check_range("rho", rho, low=0.0, high=1.0, high_inclusive=False)
+    check_nonnegative("alpha", alpha)
+    _check_positive_count("n_retain", n_retain)
+    check_nonnegative("n_forget", n_forget)
+    dt = _float_dtype(dtype, rho, alpha)
+    r = jnp.asarray(rho, dt)
+    one = jnp.ones((), dt)
+    rx = jnp.broadcast_to(jnp.stack([one, r]), (block_size, 2))
+    fx = jnp.broadcast_to(jnp.stack([r, one]), (block_size, 2))
+    return block_orthogonal_data(
+        rx,
+        fx,
+        n_retain=n_retain,
+        n_forget=n_forget,
+        retain_weight=1.0,
+        forget_weight=jnp.asarray(alpha, dt),
+        noise=noise,
+        key=key,
+        dtype=dt,
+    )

@@ -1,3 +1,96 @@
-"""Placeholder: this module is being written."""
+"""Margin losses: the exponential proxy (project default) and the logistic loss.
 
-__all__: list[str] = []
+Both are functions of the margin :math:`m = y\\, w^\\top x` (THEORY.md §1). The
+exponential loss :math:`e^{-m}` is the paper's tractable proxy (after Soudry et
+al.); the logistic loss :math:`\\log(1 + e^{-m})` is offered everywhere so that
+every claim can be re-checked beyond the proxy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
+
+from ._validation import check_choice
+
+__all__ = ["LOSSES", "exp_loss", "get_loss", "logistic_loss"]
+
+LOSSES: tuple[str, ...] = ("exp", "logistic")
+"""Names accepted by :func:`get_loss` (and by every ``loss=`` argument)."""
+
+
+def exp_loss(margin: ArrayLike) -> jax.Array:
+    r"""Exponential loss, the paper's proxy: :math:`\ell(m) = e^{-m}`.
+
+    Args:
+        margin: margins :math:`m = y\, w^\top x` (any shape).
+
+    Returns:
+        :math:`e^{-m}` elementwise, in the dtype of ``margin``. It overflows to
+        ``inf`` for :math:`m \lesssim -88.7` in float32 (:math:`-709.8` in
+        float64); :func:`ascentjax.run_rule` detects divergence before that.
+
+    Example:
+        >>> import ascentjax as aj
+        >>> float(aj.exp_loss(0.0))
+        1.0
+    """
+    return jnp.exp(-jnp.asarray(margin))
+
+
+def logistic_loss(margin: ArrayLike) -> jax.Array:
+    r"""Logistic loss :math:`\ell(m) = \log(1 + e^{-m})`, computed stably.
+
+    Evaluated as :math:`\operatorname{softplus}(-m)`, which neither overflows for
+    :math:`m \to -\infty` (it returns :math:`-m`) nor loses the small tail
+    :math:`e^{-m}` for :math:`m \to +\infty`. Its derivative is
+    :math:`-\sigma(-m)`, bounded by 1 in magnitude.
+
+    Args:
+        margin: margins :math:`m = y\, w^\top x` (any shape).
+
+    Returns:
+        :math:`\log(1 + e^{-m})` elementwise, in the dtype of ``margin``.
+
+    Example:
+        >>> import math
+        >>> import ascentjax as aj
+        >>> abs(float(aj.logistic_loss(0.0)) - math.log(2.0)) < 1e-6
+        True
+    """
+    return jax.nn.softplus(-jnp.asarray(margin))
+
+
+_LOSS_FNS: dict[str, Callable[[jax.Array], jax.Array]] = {
+    "exp": exp_loss,
+    "logistic": logistic_loss,
+}
+
+
+def get_loss(name: str | Callable[[jax.Array], jax.Array]) -> Callable[[jax.Array], jax.Array]:
+    """The margin loss called ``name`` (one of :data:`LOSSES`).
+
+    Args:
+        name: ``"exp"`` (:func:`exp_loss`, the project default) or ``"logistic"``
+            (:func:`logistic_loss`). A callable ``margin -> loss`` is returned
+            unchanged, so every ``loss=`` argument also accepts a custom loss.
+
+    Returns:
+        The loss function, mapping margins to per-sample losses elementwise.
+
+    Raises:
+        ValueError: if ``name`` is a string not in :data:`LOSSES` (the message
+            names the argument ``loss``).
+
+    Example:
+        >>> import ascentjax as aj
+        >>> aj.get_loss("logistic") is aj.logistic_loss
+        True
+    """
+    if callable(name):
+        return name
+    check_choice("loss", name, LOSSES)
+    return _LOSS_FNS[name]

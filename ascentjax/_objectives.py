@@ -1,3 +1,200 @@
-"""Placeholder: this module is being written."""
+r"""The paper's objectives (Eq. 1, THEORY.md §1) for a linear model on a weighted :class:`Dataset`.
 
-__all__: list[str] = []
+With margins :math:`m_i = y_i\, w^\top x_i`, sample weights :math:`v_i` and a margin
+loss :math:`\ell` (``"exp"`` by default, or ``"logistic"``):
+
+.. math::
+
+    L_D(w) &= \frac{1}{|D|}\sum_{i\in D} v_i\,\ell(m_i) + \frac{\lambda}{2}\|w\|^2, \\
+    L_R(w) &= \frac{1}{|R|}\sum_{i\in R} v_i\,\ell(m_i) + \frac{\lambda}{2}\|w\|^2, \\
+    L_{DA}(w) &= \frac{1}{|R|}\sum_{i\in R} v_i\,\ell(m_i)
+        - \frac{1}{|F|}\sum_{i\in F} v_i\,\ell(m_i) + \frac{\lambda}{2}\|w\|^2,
+
+where the normalisers are weight sums, :math:`|R| = \sum_R v_i` etc. A normaliser
+of zero (an empty set) makes its mean 0 rather than NaN. Gradients are taken
+with ``jax.grad``; every function is pure and works under ``jit``/``vmap``/``grad``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
+
+from ._data import Dataset
+from ._losses import get_loss
+
+__all__ = [
+    "da_objective",
+    "forget_loss",
+    "margins",
+    "pretrain_objective",
+    "retain_loss",
+    "retain_objective",
+]
+
+LossLike = str | Callable[[jax.Array], jax.Array]
+
+
+def margins(w: ArrayLike, data: Dataset) -> jax.Array:
+    r"""Margins :math:`m_i = y_i\, w^\top x_i` of a linear model, shape ``(n,)``.
+
+    Args:
+        w: weights, shape ``(d,)``.
+        data: the :class:`ascentjax.Dataset`.
+
+    Returns:
+        The margins, shape ``(n,)``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> import ascentjax as aj
+        >>> data = aj.one_coordinate_data(2, 1.0, n_retain=4, n_forget=2)
+        >>> aj.margins(jnp.array([0.5]), data).tolist()
+        [0.5, 0.5, 0.5, 0.5, 0.0, 0.0]
+    """
+    return data.y * (data.x @ jnp.asarray(w))
+
+
+def _mean(values: jax.Array, weight: jax.Array) -> jax.Array:
+    total = jnp.sum(weight)
+    safe = jnp.where(total > 0, total, 1)
+    return jnp.where(total > 0, jnp.sum(weight * values) / safe, 0)
+
+
+def _ridge(w: jax.Array, lam: ArrayLike) -> jax.Array:
+    return 0.5 * lam * jnp.sum(jnp.square(w))
+
+
+def _losses(w: ArrayLike, data: Dataset, loss: LossLike) -> jax.Array:
+    return get_loss(loss)(margins(w, data))
+
+
+def retain_loss(w: ArrayLike, data: Dataset, loss: LossLike = "exp") -> jax.Array:
+    r"""Mean retain loss :math:`\frac{1}{|R|}\sum_{i\in R} v_i\,\ell(m_i)` (no ridge).
+
+    Args:
+        w: weights, shape ``(d,)``.
+        data: the :class:`ascentjax.Dataset`.
+        loss: ``"exp"``, ``"logistic"`` or a callable margin loss.
+
+    Returns:
+        A scalar.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> import ascentjax as aj
+        >>> data = aj.one_coordinate_data(2, 1.0, n_retain=4, n_forget=2)
+        >>> float(aj.retain_loss(jnp.zeros(1), data))
+        1.0
+    """
+    return _mean(_losses(w, data, loss), jnp.where(data.forget, 0, data.weight))
+
+
+def forget_loss(w: ArrayLike, data: Dataset, loss: LossLike = "exp") -> jax.Array:
+    r"""Mean forget loss :math:`\frac{1}{|F|}\sum_{i\in F} v_i\,\ell(m_i)` (no ridge).
+
+    Args:
+        w: weights, shape ``(d,)``.
+        data: the :class:`ascentjax.Dataset`.
+        loss: ``"exp"``, ``"logistic"`` or a callable margin loss.
+
+    Returns:
+        A scalar (0 when the forget set is empty).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> import ascentjax as aj
+        >>> data = aj.one_coordinate_data(2, 1.0, n_retain=4, n_forget=2)
+        >>> round(float(aj.forget_loss(jnp.ones(1), data)), 6)  # e^{-1}
+        0.367879
+    """
+    return _mean(_losses(w, data, loss), jnp.where(data.forget, data.weight, 0))
+
+
+def pretrain_objective(
+    w: ArrayLike, data: Dataset, lam: ArrayLike, loss: LossLike = "exp"
+) -> jax.Array:
+    r"""Pretraining objective :math:`L_D(w)` (paper Eq. 1).
+
+    .. math:: L_D(w) = \frac{1}{|D|}\sum_{i\in D} v_i\,\ell(m_i) + \frac{\lambda}{2}\|w\|^2.
+
+    Args:
+        w: weights, shape ``(d,)``.
+        data: the :class:`ascentjax.Dataset` (retain and forget samples together).
+        lam: ridge strength :math:`\lambda \ge 0` (may be traced).
+        loss: ``"exp"``, ``"logistic"`` or a callable margin loss.
+
+    Returns:
+        A scalar.
+
+    Example:
+        >>> import jax
+        >>> import jax.numpy as jnp
+        >>> import ascentjax as aj
+        >>> data = aj.one_coordinate_data(5, 0.5, n_retain=100, n_forget=10)
+        >>> g = jax.grad(aj.pretrain_objective)(jnp.zeros(1), data, 0.01)
+        >>> round(float(g[0]), 6)  # -(1 + alpha)|R_j| / |D|
+        -0.068182
+    """
+    w = jnp.asarray(w)
+    return _mean(_losses(w, data, loss), data.weight) + _ridge(w, lam)
+
+
+def retain_objective(
+    w: ArrayLike, data: Dataset, lam: ArrayLike, loss: LossLike = "exp"
+) -> jax.Array:
+    r"""Oracle (retrain) objective :math:`L_R(w)` (paper Eq. 1).
+
+    .. math:: L_R(w) = \frac{1}{|R|}\sum_{i\in R} v_i\,\ell(m_i) + \frac{\lambda}{2}\|w\|^2.
+
+    Args:
+        w: weights, shape ``(d,)``.
+        data: the :class:`ascentjax.Dataset`; forget samples are ignored.
+        lam: ridge strength :math:`\lambda \ge 0` (may be traced).
+        loss: ``"exp"``, ``"logistic"`` or a callable margin loss.
+
+    Returns:
+        A scalar.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> import ascentjax as aj
+        >>> data = aj.one_coordinate_data(5, 0.5, n_retain=100, n_forget=10)
+        >>> float(aj.retain_objective(jnp.zeros(1), data, 0.01))
+        1.0
+    """
+    w = jnp.asarray(w)
+    return retain_loss(w, data, loss) + _ridge(w, lam)
+
+
+def da_objective(w: ArrayLike, data: Dataset, lam: ArrayLike, loss: LossLike = "exp") -> jax.Array:
+    r"""Descent-ascent objective :math:`L_{DA}(w)` (paper Eq. 1).
+
+    .. math:: L_{DA}(w) = \frac{1}{|R|}\sum_{i\in R} v_i\,\ell(m_i)
+        - \frac{1}{|F|}\sum_{i\in F} v_i\,\ell(m_i) + \frac{\lambda}{2}\|w\|^2.
+
+    With the exponential loss :math:`L_{DA}` is unbounded below (its stationary
+    points are local); with the logistic loss and :math:`\lambda > 0` it is
+    bounded below (THEORY.md §1).
+
+    Args:
+        w: weights, shape ``(d,)``.
+        data: the :class:`ascentjax.Dataset`.
+        lam: ridge strength :math:`\lambda \ge 0` (may be traced).
+        loss: ``"exp"``, ``"logistic"`` or a callable margin loss.
+
+    Returns:
+        A scalar.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> import ascentjax as aj
+        >>> data = aj.one_coordinate_data(5, 0.5, n_retain=100, n_forget=10)
+        >>> float(aj.da_objective(jnp.zeros(1), data, 0.01))  # 1 - 1 + 0
+        0.0
+    """
+    w = jnp.asarray(w)
+    return retain_loss(w, data, loss) - forget_loss(w, data, loss) + _ridge(w, lam)

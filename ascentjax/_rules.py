@@ -1,3 +1,390 @@
-"""Placeholder: this module is being written."""
+r"""Unlearning methods as pure update rules with one shared signature (optax style).
 
-__all__: list[str] = []
+An :class:`UnlearningRule` is a pair of pure functions
+
+* ``init(params) -> state``
+* ``step(params, state, data) -> (params, state)``
+
+so every method (retraining, descent-ascent, gradient ascent, or your own) runs
+through the same :func:`ascentjax.run_rule` trajectory engine and the same
+:func:`ascentjax.sweep`. The factories below build rules for a linear model
+``params = w`` of shape ``(d,)`` on a :class:`ascentjax.Dataset`; the generic
+:func:`descent_rule` takes any scalar objective ``objective(params, data)`` and
+therefore any params pytree.
+
+Step sizes and ridge strengths may be traced values: build the rule *inside*
+the function you ``vmap``/:func:`~ascentjax.sweep` over, and it sweeps over
+``lr`` and ``lam`` like any other argument. Any optax ``GradientTransformation``
+can replace the default plain gradient step ``optax.sgd(lr)``.
+
+Writing your own rule: return ``UnlearningRule(init, step)`` with the same
+signature, e.g. ascent on the forget loss with gradient clipping::
+
+    def clipped_ascent(lr, clip):
+        def init(w):
+            return ()
+        def step(w, state, data):
+            g = jax.grad(ascentjax.forget_loss)(w, data)
+            return w + lr * jnp.clip(g, -clip, clip), state
+        return ascentjax.UnlearningRule(init, step)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+from jax.typing import ArrayLike
+
+from ._data import Dataset
+from ._losses import get_loss
+from ._objectives import (
+    da_objective,
+    forget_loss,
+    pretrain_objective,
+    retain_objective,
+)
+from ._validation import check_nonnegative, check_positive
+
+__all__ = [
+    "UnlearningRule",
+    "descent_rule",
+    "gradient_ascent",
+    "iterative_da",
+    "pretrain",
+    "retrain",
+    "simultaneous_da",
+]
+
+Params = Any
+State = Any
+LossLike = str | Callable[[jax.Array], jax.Array]
+
+
+class UnlearningRule(NamedTuple):
+    r"""An unlearning method as a pair of pure functions (optax style).
+
+    Attributes:
+        init: ``init(params) -> state``, the method's initial state (optimizer
+            state, counters; ``()`` when stateless).
+        step: ``step(params, state, data) -> (params, state)``, one update on the
+            :class:`ascentjax.Dataset` ``data``.
+
+    Every built-in factory returns one, and a user-written rule with the same
+    two functions runs through :func:`ascentjax.run_rule` and
+    :func:`ascentjax.sweep` unchanged.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> import ascentjax as aj
+        >>> def my_rule(lr):  # plain gradient ascent on the forget loss
+        ...     def step(w, state, data):
+        ...         return w + lr * jax.grad(aj.forget_loss)(w, data), state
+        ...     return aj.UnlearningRule(init=lambda w: (), step=step)
+        >>> data = aj.one_coordinate_data(5, 1.0, n_retain=100, n_forget=10)
+        >>> traj = aj.run_rule(my_rule(0.1), jnp.zeros(1), data, steps=3)
+        >>> bool(traj.final[0] < 0)  # ascent lowers the forget margin
+        True
+    """
+
+    init: Callable[[Params], State]
+    step: Callable[[Params, State, Dataset], tuple[Params, State]]
+
+
+def _optimizer(
+    lr: ArrayLike | None, optimizer: optax.GradientTransformation | None, name: str = "lr"
+) -> optax.GradientTransformation:
+    if optimizer is None:
+        if lr is None:
+            raise ValueError(f"{name} is required when no optimizer is given")
+        if not callable(lr):
+            check_positive(name, lr)
+        return optax.sgd(lr)
+    if lr is not None:
+        raise ValueError(f"pass either {name} or optimizer, not both")
+    if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
+        raise TypeError(
+            f"optimizer must be an optax GradientTransformation, got {type(optimizer).__name__}"
+        )
+    return optimizer
+
+
+def _descend(
+    opt: optax.GradientTransformation,
+    objective: Callable[[Params, Dataset], jax.Array],
+    params: Params,
+    opt_state: Any,
+    data: Dataset,
+) -> tuple[Params, Any]:
+    grads = jax.grad(objective)(params, data)
+    updates, opt_state = opt.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state
+
+
+def descent_rule(
+    objective: Callable[[Params, Dataset], jax.Array],
+    lr: ArrayLike | None = None,
+    *,
+    optimizer: optax.GradientTransformation | None = None,
+) -> UnlearningRule:
+    r"""Gradient descent on any scalar objective, :math:`\theta \leftarrow \theta - \eta\nabla J`.
+
+    The building block of :func:`retrain`, :func:`pretrain`, :func:`simultaneous_da`
+    and :func:`gradient_ascent`, and the shortest way to turn your own objective
+    into a rule.
+
+    Args:
+        objective: ``objective(params, data) -> scalar`` (any params pytree).
+        lr: step size :math:`\eta > 0` (may be traced, or an optax schedule);
+            exclusive with ``optimizer``.
+        optimizer: any optax ``GradientTransformation`` (default ``optax.sgd(lr)``).
+
+    Returns:
+        An :class:`UnlearningRule` whose state is the optimizer state.
+
+    Example:
+        >>> import jax.numpy as jnp, optax
+        >>> import ascentjax as aj
+        >>> data = aj.one_coordinate_data(5, 0.0, n_retain=100, n_forget=10)
+        >>> rule = aj.descent_rule(
+        ...     lambda w, d: aj.retain_objective(w, d, 0.01), optimizer=optax.adam(0.1))
+        >>> w = aj.run_rule(rule, jnp.zeros(1), data, steps=200).final
+        >>> round(float(w[0]), 2)  # W0(5) = 1.3267
+        1.33
+    """
+    opt = _optimizer(lr, optimizer)
+
+    def init(params: Params) -> State:
+        return opt.init(params)
+
+    def step(params: Params, state: State, data: Dataset) -> tuple[Params, State]:
+        return _descend(opt, objective, params, state, data)
+
+    return UnlearningRule(init, step)
+
+
+def _check_common(lam: ArrayLike, loss: LossLike) -> None:
+    check_nonnegative("lam", lam)
+    get_loss(loss)
+
+
+def retrain(
+    lr: ArrayLike | None = None,
+    *,
+    lam: ArrayLike = 0.0,
+    loss: LossLike = "exp",
+    optimizer: optax.GradientTransformation | None = None,
+) -> UnlearningRule:
+    r"""Gradient descent on the retain objective :math:`L_R` (the oracle; also fine-tuning).
+
+    .. math:: w \leftarrow w - \eta\, \nabla L_R(w), \qquad
+        L_R(w) = \frac{1}{|R|}\sum_R v_i\,\ell(m_i) + \frac{\lambda}{2}\|w\|^2.
+
+    Started from scratch it computes the oracle; started from a pretrained or
+    unlearned model it is retain fine-tuning.
+
+    Args:
+        lr: step size :math:`\eta > 0` (may be traced); exclusive with ``optimizer``.
+        lam: ridge strength :math:`\lambda \ge 0` (may be traced).
+        loss: ``"exp"`` (default), ``"logistic"`` or a callable margin loss.
+        optimizer: any optax ``GradientTransformation`` (default ``optax.sgd(lr)``).
+
+    Returns:
+        An :class:`UnlearningRule`.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> import ascentjax as aj
+        >>> data = aj.one_coordinate_data(5, 0.5, n_retain=100, n_forget=10)
+        >>> w = aj.run_rule(aj.retrain(1.0, lam=0.01), jnp.zeros(1), data, steps=500).final
+        >>> round(float(w[0]), 4)  # W0(|R_j| / (lam |R|)) = W0(5)
+        1.3267
+    """
+    _check_common(lam, loss)
+    return descent_rule(lambda w, d: retain_objective(w, d, lam, loss), lr, optimizer=optimizer)
+
+
+def pretrain(
+    lr: ArrayLike | None = None,
+    *,
+    lam: ArrayLike = 0.0,
+    loss: LossLike = "exp",
+    optimizer: optax.GradientTransformation | None = None,
+) -> UnlearningRule:
+    r"""Gradient descent on the pretraining objective :math:`L_D` (retain and forget together).
+
+    .. math:: w \leftarrow w - \eta\, \nabla L_D(w), \qquad
+        L_D(w) = \frac{1}{|D|}\sum_D v_i\,\ell(m_i) + \frac{\lambda}{2}\|w\|^2.
+
+    Args:
+        lr: step size :math:`\eta > 0` (may be traced); exclusive with ``optimizer``.
+        lam: ridge strength :math:`\lambda \ge 0` (may be traced).
+        loss: ``"exp"`` (default), ``"logistic"`` or a callable margin loss.
+        optimizer: any optax ``GradientTransformation`` (default ``optax.sgd(lr)``).
+
+    Returns:
+        An :class:`UnlearningRule`.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> import ascentjax as aj
+        >>> data = aj.one_coordinate_data(5, 1.0, n_retain=100, n_forget=10)
+        >>> w = aj.run_rule(aj.pretrain(1.0, lam=0.01), jnp.zeros(1), data, steps=500).final
+        >>> round(float(w[0]), 4)  # W0((1 + alpha)|R_j| / (lam |D|)) = W0(100/11)
+        1.6853
+    """
+    _check_common(lam, loss)
+    return descent_rule(lambda w, d: pretrain_objective(w, d, lam, loss), lr, optimizer=optimizer)
+
+
+def simultaneous_da(
+    lr: ArrayLike | None = None,
+    *,
+    lam: ArrayLike = 0.0,
+    loss: LossLike = "exp",
+    optimizer: optax.GradientTransformation | None = None,
+) -> UnlearningRule:
+    r"""Simultaneous descent-ascent: gradient descent on :math:`L_{DA}` (paper Eq. 1).
+
+    .. math:: w \leftarrow w - \eta\,\nabla L_{DA}(w) = w - \eta\Big(
+        \nabla \tfrac{1}{|R|}\textstyle\sum_R v_i\ell(m_i)
+        - \nabla \tfrac{1}{|F|}\sum_F v_i\ell(m_i) + \lambda w\Big).
+
+    With the exponential loss and a large forget fraction :math:`L_{DA}` has no
+    stationary point and the iterates diverge (THEORY.md §2, case 3);
+    :func:`ascentjax.run_rule` flags that before overflow.
+
+    Args:
+        lr: step size :math:`\eta > 0` (may be traced); exclusive with ``optimizer``.
+        lam: ridge strength :math:`\lambda \ge 0` (may be traced).
+        loss: ``"exp"`` (default), ``"logistic"`` or a callable margin loss.
+        optimizer: any optax ``GradientTransformation`` (default ``optax.sgd(lr)``).
+
+    Returns:
+        An :class:`UnlearningRule`.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> import ascentjax as aj
+        >>> data = aj.one_coordinate_data(5, 0.05, n_retain=100, n_forget=10)
+        >>> rule = aj.simultaneous_da(0.5, lam=0.01)
+        >>> w = aj.run_rule(rule, jnp.zeros(1), data, steps=2000).final
+        >>> round(float(w[0]), 4)  # W0((1 - alpha|R|/|F|)|R_j|/(lam|R|)) = W0(2.5)
+        0.9586
+    """
+    _check_common(lam, loss)
+    return descent_rule(lambda w, d: da_objective(w, d, lam, loss), lr, optimizer=optimizer)
+
+
+def _ascent_objective(lam: ArrayLike, loss: LossLike) -> Callable[[Params, Dataset], jax.Array]:
+    def objective(w: Params, data: Dataset) -> jax.Array:
+        w = jnp.asarray(w)
+        return -forget_loss(w, data, loss) + 0.5 * lam * jnp.sum(jnp.square(w))
+
+    return objective
+
+
+def gradient_ascent(
+    lr: ArrayLike | None = None,
+    *,
+    lam: ArrayLike = 0.0,
+    loss: LossLike = "exp",
+    optimizer: optax.GradientTransformation | None = None,
+) -> UnlearningRule:
+    r"""Gradient ascent on the forget loss, with the ridge term descended.
+
+    .. math:: w \leftarrow w + \eta\,\nabla \tfrac{1}{|F|}\textstyle\sum_F v_i\ell(m_i)
+        - \eta\lambda w.
+
+    Args:
+        lr: step size :math:`\eta > 0` (may be traced); exclusive with ``optimizer``.
+        lam: ridge strength :math:`\lambda \ge 0` (may be traced).
+        loss: ``"exp"`` (default), ``"logistic"`` or a callable margin loss.
+        optimizer: any optax ``GradientTransformation`` (default ``optax.sgd(lr)``).
+
+    Returns:
+        An :class:`UnlearningRule`.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> import ascentjax as aj
+        >>> data = aj.one_coordinate_data(5, 1.0, n_retain=100, n_forget=10)
+        >>> w = aj.run_rule(aj.gradient_ascent(0.1), jnp.zeros(1), data, steps=1).final
+        >>> round(float(w[0]), 6)  # 0 - 0.1 * (|F_j|/|F|) e^0 = -0.05
+        -0.05
+    """
+    _check_common(lam, loss)
+    return descent_rule(_ascent_objective(lam, loss), lr, optimizer=optimizer)
+
+
+def iterative_da(
+    lr: ArrayLike | None = None,
+    *,
+    lam: ArrayLike = 0.0,
+    loss: LossLike = "exp",
+    optimizer: optax.GradientTransformation | None = None,
+    ascent_lr: ArrayLike | None = None,
+    ascent_optimizer: optax.GradientTransformation | None = None,
+) -> UnlearningRule:
+    r"""Iterative (alternating) descent-ascent (paper App. D.3, THEORY.md §2.1).
+
+    One step is a descent step on the retain objective followed by an ascent
+    step on the forget loss; the ridge term is descended in both:
+
+    .. math::
+
+        w' &= w - \eta\,\nabla\Big(\tfrac{1}{|R|}\textstyle\sum_R v_i\ell(m_i)
+              + \tfrac{\lambda}{2}\|w\|^2\Big), \\
+        w'' &= w' + \eta_a\,\nabla \tfrac{1}{|F|}\textstyle\sum_F v_i\ell(m_i')
+              - \eta_a\lambda w'.
+
+    To first order in :math:`\eta` this is gradient descent on :math:`L_{DA}` with
+    :math:`\lambda` replaced by :math:`2\lambda`; the :math:`\eta^2` term can create
+    spurious fixed points and periodic or chaotic orbits (THEORY.md §2.1).
+    A different ascent step size :math:`\eta_a` reweights the objective (paper
+    App. B).
+
+    Args:
+        lr: descent step size :math:`\eta > 0` (may be traced); exclusive with ``optimizer``.
+        lam: ridge strength :math:`\lambda \ge 0` (may be traced).
+        loss: ``"exp"`` (default), ``"logistic"`` or a callable margin loss.
+        optimizer: optax ``GradientTransformation`` for the descent step
+            (default ``optax.sgd(lr)``).
+        ascent_lr: ascent step size :math:`\eta_a` (default: ``lr``).
+        ascent_optimizer: optax transformation for the ascent step (default: the
+            descent optimizer, with its own separate state).
+
+    Returns:
+        An :class:`UnlearningRule` whose state is the pair of optimizer states.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> import ascentjax as aj
+        >>> data = aj.one_coordinate_data(5, 0.0, n_retain=100, n_forget=10)
+        >>> w = aj.run_rule(aj.iterative_da(1.0, lam=0.01), jnp.ones(1), data, steps=1).final
+        >>> # descent: 1 - (-0.05 e^{-1} + 0.01); ascent: forget block is empty
+        >>> round(float(w[0]), 6) == round((1 + 0.05 * 2.718281828**-1 - 0.01) * 0.99, 6)
+        True
+    """
+    _check_common(lam, loss)
+    opt_d = _optimizer(lr, optimizer)
+    if ascent_optimizer is None:
+        opt_a = opt_d if ascent_lr is None else _optimizer(ascent_lr, None, "ascent_lr")
+    else:
+        opt_a = _optimizer(ascent_lr, ascent_optimizer, "ascent_lr")
+    descent_obj = lambda w, d: retain_objective(w, d, lam, loss)  # noqa: E731
+    ascent_obj = _ascent_objective(lam, loss)
+
+    def init(params: Params) -> State:
+        return (opt_d.init(params), opt_a.init(params))
+
+    def step(params: Params, state: State, data: Dataset) -> tuple[Params, State]:
+        sd, sa = state
+        params, sd = _descend(opt_d, descent_obj, params, sd, data)
+        params, sa = _descend(opt_a, ascent_obj, params, sa, data)
+        return params, (sd, sa)
+
+    return UnlearningRule(init, step)
