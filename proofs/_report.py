@@ -1,0 +1,336 @@
+"""Result types and helpers shared by the proof modules.
+
+A *claim* is one statement of THEORY.md checked in one way:
+
+* ``symbolic``: an identity that sympy simplifies to zero, or a set it solves
+  for that equals the stated one (residual 0 means exact);
+* ``library``: the sympy expression, ``lambdify``-ed to NumPy, against the
+  ascentjax JAX function on a random float64 grid (residual = max relative error);
+* ``simulation``: against gradient-descent endpoints, iterated maps, Monte-Carlo
+  frequencies or a numerical root finder (residual = the worst violation or
+  discrepancy, tolerance stated in ``detail``);
+* ``grid``: a bound that is only proved on paper, checked on a dense grid
+  (residual = the worst violation; the detail says it is a grid check).
+
+A claim has a status: ``pass``, ``fail`` (the claim is false on the grid; the
+``counterexample`` field holds the witness) or ``skip`` (a library module was
+not available; never shown as a pass).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import math
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+__all__ = [
+    "Claim",
+    "CheckResult",
+    "Unavailable",
+    "Recorder",
+    "enable_x64",
+    "library",
+    "sym_zero",
+]
+
+PASS, FAIL, SKIP = "pass", "fail", "skip"
+SYMBOL = {PASS: "✓", FAIL: "✗", SKIP: "–"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    """One checked statement.
+
+    Attributes:
+        name: short unique identifier (``section.what.kind``).
+        section: THEORY.md section (e.g. ``"§2"``, ``"Lemma 3"``).
+        kind: ``symbolic``, ``library``, ``simulation`` or ``grid``.
+        status: ``pass``, ``fail`` or ``skip``.
+        residual: the worst residual / error / violation (0 for an exact identity;
+            NaN when skipped).
+        grid_size: number of points checked (1 for a symbolic identity).
+        tolerance: the tolerance the residual was compared with.
+        detail: one line saying what was compared and why the tolerance.
+        latex: LaTeX of the derived expression (for the docs), or ``""``.
+        counterexample: for a failed claim, the point where it fails.
+    """
+
+    name: str
+    section: str
+    kind: str
+    status: str
+    residual: float
+    grid_size: int
+    tolerance: float
+    detail: str
+    latex: str = ""
+    counterexample: str = ""
+
+    @property
+    def passed(self) -> bool:
+        """True when the claim was checked and holds."""
+        return self.status == PASS
+
+    def line(self) -> str:
+        """A one-line rendering for the terminal report."""
+        res = "—" if math.isnan(self.residual) else f"{self.residual:.2e}"
+        out = (
+            f"{SYMBOL[self.status]} {self.name:<44} {self.section:<10} {self.kind:<10} "
+            f"res={res:<9} grid={self.grid_size:<7d} {self.detail}"
+        )
+        if self.counterexample:
+            out += f"\n      counterexample: {self.counterexample}"
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (NaN becomes ``None``, infinities the strings ``"inf"``)."""
+        d = dataclasses.asdict(self)
+        for k in ("residual", "tolerance"):
+            v = d[k]
+            if math.isnan(v):
+                d[k] = None
+            elif math.isinf(v):
+                d[k] = "inf" if v > 0 else "-inf"
+        d["passed"] = self.passed
+        return d
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckResult:
+    """All claims of one proof module."""
+
+    module: str
+    claims: tuple[Claim, ...]
+    seconds: float
+
+    @property
+    def failed(self) -> tuple[Claim, ...]:
+        return tuple(c for c in self.claims if c.status == FAIL)
+
+    @property
+    def skipped(self) -> tuple[Claim, ...]:
+        return tuple(c for c in self.claims if c.status == SKIP)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "module": self.module,
+            "seconds": self.seconds,
+            "claims": [c.as_dict() for c in self.claims],
+        }
+
+
+class Unavailable(RuntimeError):
+    """A library module or name the check needs is not (yet) available."""
+
+
+def enable_x64() -> None:
+    """Proof checks compare in float64 (the library follows the input dtype)."""
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+
+
+def library(module: str, *names: str) -> tuple[Any, ...]:
+    """Fetch ``names`` from ``ascentjax.<module>``, or raise :class:`Unavailable`."""
+    try:
+        mod = importlib.import_module(f"ascentjax.{module}")
+    except Exception as exc:  # pragma: no cover - import errors of a half-built module
+        raise Unavailable(f"ascentjax.{module} failed to import ({exc!r})") from exc
+    missing = [n for n in names if not hasattr(mod, n)]
+    if missing:
+        raise Unavailable(f"ascentjax.{module} not available (missing {', '.join(missing)})")
+    return tuple(getattr(mod, n) for n in names)
+
+
+def sym_zero(expr: sp.Expr) -> tuple[bool, sp.Expr]:
+    """Simplify ``expr``; return (is it identically zero, the simplified form)."""
+    e = sp.simplify(sp.expand(expr))
+    if e != 0:
+        e = sp.simplify(sp.expand_log(sp.powsimp(sp.expand(e), force=True), force=True))
+    return e == 0, e
+
+
+def _fmt(x: Any) -> str:
+    if isinstance(x, float | np.floating):
+        return f"{float(x):.6g}"
+    return str(x)
+
+
+def fmt_point(**kw: Any) -> str:
+    """``name=value`` pairs for a counterexample."""
+    return ", ".join(f"{k}={_fmt(v)}" for k, v in kw.items())
+
+
+class Recorder:
+    """Collects the claims of one module, converting exceptions into statuses."""
+
+    def __init__(self, module: str):
+        self.module = module
+        self.claims: list[Claim] = []
+        self._t0 = time.perf_counter()
+
+    def add(self, claim: Claim) -> Claim:
+        self.claims.append(claim)
+        return claim
+
+    def symbolic(
+        self, name: str, section: str, expr: sp.Expr, detail: str, latex: str = ""
+    ) -> Claim:
+        """Claim that ``expr`` simplifies to zero."""
+        ok, simplified = sym_zero(expr)
+        return self.add(
+            Claim(
+                name,
+                section,
+                "symbolic",
+                PASS if ok else FAIL,
+                0.0 if ok else float("inf"),
+                1,
+                0.0,
+                detail,
+                latex,
+                "" if ok else f"residual simplifies to {simplified}",
+            )
+        )
+
+    def equal(
+        self, name: str, section: str, got: Any, want: Any, detail: str, latex: str = ""
+    ) -> Claim:
+        """Claim that a derived object (a set, a list of solutions) equals the stated one."""
+        ok = got == want
+        return self.add(
+            Claim(
+                name,
+                section,
+                "symbolic",
+                PASS if ok else FAIL,
+                0.0 if ok else float("inf"),
+                1,
+                0.0,
+                detail,
+                latex,
+                "" if ok else f"derived {got}, stated {want}",
+            )
+        )
+
+    def numeric(
+        self,
+        name: str,
+        section: str,
+        kind: str,
+        residual: float,
+        grid_size: int,
+        tolerance: float,
+        detail: str,
+        counterexample: str = "",
+        latex: str = "",
+    ) -> Claim:
+        """Claim that a residual (error or violation) is at most ``tolerance``."""
+        residual = float(residual)
+        ok = bool(np.isfinite(residual) and residual <= tolerance)
+        return self.add(
+            Claim(
+                name,
+                section,
+                kind,
+                PASS if ok else FAIL,
+                residual,
+                int(grid_size),
+                float(tolerance),
+                detail,
+                latex,
+                "" if ok else counterexample,
+            )
+        )
+
+    def close(
+        self,
+        name: str,
+        section: str,
+        got: Any,
+        want: Any,
+        *,
+        rtol: float,
+        atol: float = 0.0,
+        detail: str,
+        kind: str = "library",
+        points: Iterable[dict[str, Any]] | None = None,
+    ) -> Claim:
+        """Claim ``|got - want| <= atol + rtol |want|`` elementwise; residual = worst ratio.
+
+        The residual is the worst ``|got - want| / max(|want|, atol / rtol)``; the claim
+        passes when it is at most ``rtol``.
+        """
+        got = np.asarray(got, dtype=float)
+        want = np.asarray(want, dtype=float)
+        got, want = np.broadcast_arrays(got, want)
+        floor = atol / rtol if rtol > 0 else 1.0
+        rel = np.abs(got - want) / np.maximum(np.abs(want), floor)
+        rel = np.where(np.isnan(got) & np.isnan(want), 0.0, rel)
+        rel = np.where(np.isnan(rel), np.inf, rel)
+        worst = int(np.argmax(rel)) if rel.size else 0
+        residual = float(rel.flat[worst]) if rel.size else 0.0
+        ok = residual <= rtol
+        cex = ""
+        if not ok:
+            where = ""
+            if points is not None:
+                pts = list(points)
+                if worst < len(pts):
+                    where = fmt_point(**pts[worst]) + ": "
+            cex = f"{where}got {got.flat[worst]!r}, want {want.flat[worst]!r}"
+        return self.add(
+            Claim(
+                name,
+                section,
+                kind,
+                PASS if ok else FAIL,
+                residual,
+                int(got.size),
+                float(rtol),
+                detail,
+                "",
+                cex,
+            )
+        )
+
+    def skip(self, name: str, section: str, kind: str, reason: str) -> Claim:
+        """A comparison that could not run (shown as '–', never as a pass)."""
+        return self.add(
+            Claim(name, section, kind, SKIP, float("nan"), 0, float("nan"), f"skipped: {reason}")
+        )
+
+    def guarded(self, name: str, section: str, kind: str, fn: Callable[[], None]) -> None:
+        """Run ``fn`` (which adds claims); a missing library module becomes a skip."""
+        try:
+            fn()
+        except Unavailable as exc:
+            self.skip(name, section, kind, str(exc))
+        except Exception as exc:  # a library function that crashes is a failed comparison
+            self.add(
+                Claim(
+                    name,
+                    section,
+                    kind,
+                    FAIL,
+                    float("inf"),
+                    0,
+                    float("nan"),
+                    f"error while checking: {type(exc).__name__}",
+                    "",
+                    f"{type(exc).__name__}: {exc}"[:500],
+                )
+            )
+
+    def result(self) -> CheckResult:
+        names = [c.name for c in self.claims]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise RuntimeError(f"duplicate claim names in {self.module}: {sorted(dup)}")
+        return CheckResult(self.module, tuple(self.claims), time.perf_counter() - self._t0)
