@@ -1,3 +1,833 @@
-"""Placeholder: this module is being written."""
+r"""Long-run behaviour of descent-ascent (DA) maps: fixed points, cycles, chaos, divergence.
 
-__all__: list[str] = []
+THEORY.md §2.1 (beyond the paper's App. D.3): *iterative* DA alternates a descent step on
+the retain objective with an ascent step on the forget loss, the ridge term being descended
+in both half-steps. Per coordinate, with :math:`r = |R_j|/|R|` and :math:`f = |F_j|/|F|`,
+
+.. math::
+
+    w' = w - \eta(-r e^{-w} + \lambda w), \qquad
+    w'' = w' - \eta f e^{-w'} - \eta \lambda w'.
+
+To first order in :math:`\eta` this is gradient descent on :math:`L_{DA}` with ridge
+:math:`\lambda_{DA} = 2\lambda`; the :math:`\eta^2` term can stop the divergence of case 3
+and create *spurious* fixed points, cycles and chaotic orbits. This module iterates such
+maps (per coordinate, and on the two-coordinate block of THEORY.md §3) and classifies the
+long-run behaviour of every orbit, vmapped over parameter grids.
+
+Conventions (shared by every function here):
+
+* ``lam`` is the ridge :math:`\lambda` of the *iterative* scheme (descended in each
+  half-step). ``scheme="simultaneous"`` is gradient descent on :math:`L_{DA}` with
+  :math:`\lambda_{DA} = 2\lambda` and ``scheme="flow"`` its :math:`\eta \to 0` limit, the
+  gradient flow of the same objective, so all three share the first-order dynamics and the
+  exact branch boundaries of THEORY.md §2 (:func:`da_branch_boundaries`).
+* ``"flow"`` is integrated with classical RK4 on the *time-rescaled* field
+  :math:`\dot w = -\nabla L_{DA}(w)/s(w)`, :math:`s = \|\nabla L_{DA}\| + \text{(curvature
+  bound)} + 2\lambda > 0`: a positive rescaling of time leaves every trajectory, and hence
+  every limit set, unchanged, and makes a unit RK4 step stable everywhere (no step-size
+  parameter; ``eta`` is ignored by the flow).
+* Regimes (codes index :data:`REGIMES`): ``0 "da"`` converged to a fixed point in the
+  basin of a stationary point of :math:`L_{DA}` (the gradient flow started there converges);
+  ``1 "spurious"`` converged to a fixed point of the map from which the gradient flow of
+  :math:`L_{DA}` diverges (in 1-D: case 3, or beyond the local maximum :math:`W_{-1}` in
+  case 2), i.e. a fixed point the first-order theory says cannot attract;
+  ``2 "periodic"`` (smallest period :math:`2 \le p \le` ``max_period``); ``3 "chaotic"``
+  (no period found, largest Lyapunov exponent > ``lyap_tol``); ``4 "aperiodic"``
+  (no period found, Lyapunov exponent :math:`\le` ``lyap_tol``: quasi-periodic or too slow
+  to converge within the run, e.g. at a bifurcation); ``5 "divergent"`` (an iterate left
+  :math:`|w| \le B` or became non-finite).
+* The divergence bound is :math:`B = \tfrac12 \log(\text{finfo.max})` (44.4 in float32,
+  354.9 in float64), well before :math:`e^{-w}` overflows; exponents are additionally
+  clamped at :math:`0.9 \log(\text{finfo.max})` so that no lane of a vmapped grid ever
+  produces ``inf``/``NaN``. For iterative DA the exact map never runs off to
+  :math:`-\infty` (the descent half-step throws a very negative iterate to
+  :math:`\approx \eta r e^{-w}`), but an orbit that reaches :math:`|w| = B` makes excursions
+  of size :math:`e^{B}`; it is reported as divergent.
+* Period test: over the last 64 recorded iterates, period :math:`p` holds when
+  :math:`\|w_{t} - w_{t-p}\|_\infty \le \text{tol}\,(1 + \|w_t\|_\infty)` *and* the
+  same holds at lag :math:`p\lceil 64/p\rceil` (a drift guard: a slow monotone approach
+  is not a fixed point yet); the smallest such :math:`p` is the period. The default ``tol``
+  is :math:`\sqrt{\epsilon}` of the dtype (3.5e-4 in float32, 1.5e-8 in float64).
+
+Everything follows the input dtype (float32 by default, float64 where x64 is enabled).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from ._validation import check_choice, check_count, check_nonnegative, check_positive, check_range
+
+__all__ = [
+    "REGIMES",
+    "SCHEMES",
+    "OrbitClass",
+    "da_step_1d",
+    "da_step_2d",
+    "da_orbit_1d",
+    "classify_orbit",
+    "classify_da_1d",
+    "classify_da_2d",
+    "da_branch_boundaries",
+]
+
+REGIMES: tuple[str, ...] = ("da", "spurious", "periodic", "chaotic", "aperiodic", "divergent")
+"""Names of the regime codes returned in :attr:`OrbitClass.regime` (index = code)."""
+
+SCHEMES: tuple[str, ...] = ("iterative", "simultaneous", "flow")
+"""The DA dynamics: alternating half-steps, one gradient step on :math:`L_{DA}`, gradient flow."""
+
+_DA, _SPURIOUS, _PERIODIC, _CHAOTIC, _APERIODIC, _DIVERGENT = range(6)
+_N_COMPARE = 64
+_FLOW_ESCAPE = 40.0  # |w| beyond which the basin test's gradient flow counts as diverged
+
+
+class OrbitClass(NamedTuple):
+    r"""Long-run behaviour of one orbit (a pytree; every field gains the grid's shape).
+
+    Attributes:
+        regime: int32 code, an index into :data:`REGIMES`.
+        period: int32 smallest period found (1 for fixed points), 0 if none.
+        lyapunov: largest Lyapunov exponent, the mean of :math:`\log\|J v_t\|` over the
+            recorded iterates (tangent :math:`v` propagated with ``jax.jvp`` and
+            renormalised each step; for a cycle of period :math:`p` over the last
+            :math:`p\lfloor M/p\rfloor` steps, i.e. exactly :math:`\log|\text{multiplier}|/p`);
+            NaN for divergent orbits.
+        w_final: the last iterate (shape ``(...,)`` in 1-D, ``(..., 2)`` in 2-D).
+        orbit_min: componentwise minimum over the recorded iterates.
+        orbit_max: componentwise maximum over the recorded iterates.
+        residual: :math:`\|\nabla L_{DA}(w)\| / s(w)` at the last iterate, where :math:`s`
+            sums the magnitudes of the terms of the gradient (0 at a stationary point,
+            :math:`O(\eta)` at the shifted fixed point of iterative DA, order one at a
+            spurious fixed point).
+    """
+
+    regime: jax.Array
+    period: jax.Array
+    lyapunov: jax.Array
+    w_final: jax.Array
+    orbit_min: jax.Array
+    orbit_max: jax.Array
+    residual: jax.Array
+
+
+# ----------------------------------------------------------------------------- helpers
+def _caps(dtype: Any) -> tuple[float, float]:
+    """(divergence bound B, exponent clamp) for a floating dtype."""
+    logmax = float(np.log(np.finfo(dtype).max))
+    return 0.5 * logmax, 0.9 * logmax
+
+
+def _exp(x: jax.Array) -> jax.Array:
+    """``exp`` with the argument clamped so that it never overflows."""
+    return jnp.exp(jnp.minimum(x, _caps(x.dtype)[1]))
+
+
+def _float_dtype(*xs: Any) -> Any:
+    dt = jnp.result_type(*(x if hasattr(x, "dtype") else jnp.asarray(x) for x in xs))
+    return dt if jnp.issubdtype(dt, jnp.floating) else jnp.result_type(float)
+
+
+# ----------------------------------------------------------------------------- 1-D model
+def _grad_1d(w, r, f, lam_da):
+    """Gradient of per-coordinate L_DA, and the scale s (sum of term magnitudes)."""
+    e = _exp(-w)
+    g = (f - r) * e + lam_da * w
+    return g, (r + f) * e + lam_da * jnp.abs(w)
+
+
+def _flow_field_1d(w, r, f, lam_da):
+    e = _exp(-w)
+    g = (f - r) * e + lam_da * w
+    curv = (r + f) * e + lam_da
+    return -g / (jnp.abs(g) + curv)
+
+
+def _rk4(field, w):
+    k1 = field(w)
+    k2 = field(w + 0.5 * k1)
+    k3 = field(w + 0.5 * k2)
+    k4 = field(w + k3)
+    return w + (k1 + 2 * k2 + 2 * k3 + k4) / 6
+
+
+def _step_1d(w, eta, r, f, lam, scheme):
+    if scheme == "iterative":
+        w1 = w - eta * (-r * _exp(-w) + lam * w)
+        return w1 - eta * f * _exp(-w1) - eta * lam * w1
+    if scheme == "simultaneous":
+        return w - eta * ((f - r) * _exp(-w) + 2 * lam * w)
+    return _rk4(lambda u: _flow_field_1d(u, r, f, 2 * lam), w)
+
+
+def da_step_1d(
+    w: jax.Array, eta: Any, r: Any, f: Any, lam: Any, *, scheme: str = "iterative"
+) -> jax.Array:
+    r"""One step of a per-coordinate DA map (THEORY.md §2.1).
+
+    .. math::
+
+        \text{iterative:}\quad w' = w - \eta(-r e^{-w} + \lambda w),\;
+        w \mapsto w' - \eta f e^{-w'} - \eta\lambda w'; \qquad
+        \text{simultaneous:}\quad w \mapsto w - \eta\big((f - r)e^{-w} + 2\lambda w\big).
+
+    ``scheme="flow"`` takes one unit RK4 step of the time-rescaled gradient flow of
+    :math:`L_{DA}` (ridge :math:`2\lambda`); ``eta`` is ignored.
+
+    Args:
+        w: current weight (any shape; parameters broadcast against it).
+        eta: step size :math:`\eta > 0`.
+        r: retain fraction :math:`|R_j|/|R| > 0`.
+        f: forget fraction :math:`|F_j|/|F| \ge 0`.
+        lam: ridge :math:`\lambda \ge 0` of each iterative half-step.
+        scheme: one of :data:`SCHEMES`.
+
+    Returns:
+        The next iterate (exponents clamped so it is always finite for finite input).
+
+    Example:
+        >>> import ascentjax as aj
+        >>> w = 1.0
+        >>> for _ in range(2000):
+        ...     w = aj.da_step_1d(w, 1.0, 0.05, 0.1, 0.01)
+        >>> round(float(w), 2)  # spurious fixed point, THEORY.md §2.1
+        -2.48
+    """
+    check_choice("scheme", scheme, SCHEMES)
+    check_positive("eta", eta)
+    check_positive("r", r)
+    check_nonnegative("f", f)
+    check_nonnegative("lam", lam)
+    dt = _float_dtype(w, eta, r, f, lam)
+    return _step_1d(jnp.asarray(w, dt), eta, r, f, lam, scheme)
+
+
+# ----------------------------------------------------------------------------- 2-D model
+class _Block(NamedTuple):
+    a: Any  # |S_i| / |R|
+    c: Any  # alpha |S_i| / |F|
+    eps: Any
+    lam: Any
+
+
+def _block(alpha, rho, n_si, n_r, n_f, lam):
+    return _Block(n_si / n_r, alpha * n_si / n_f, rho, lam)
+
+
+def _grad_2d(w, p: _Block):
+    x = w[..., 0] + p.eps * w[..., 1]
+    y = p.eps * w[..., 0] + w[..., 1]
+    ex, ey = _exp(-x), _exp(-y)
+    gi = -p.a * ex + p.c * ey * p.eps + 2 * p.lam * w[..., 0]
+    gj = -p.a * ex * p.eps + p.c * ey + 2 * p.lam * w[..., 1]
+    g = jnp.stack([gi, gj], axis=-1)
+    scale = (p.a * ex + p.c * ey) * (1 + p.eps) + 2 * p.lam * jnp.max(jnp.abs(w), axis=-1)
+    curv = (p.a * ex + p.c * ey) * (1 + p.eps) ** 2 + 2 * p.lam
+    return g, scale, curv
+
+
+def _flow_field_2d(w, p):
+    g, _, curv = _grad_2d(w, p)
+    return -g / (jnp.max(jnp.abs(g), axis=-1, keepdims=True) + curv[..., None])
+
+
+def _step_2d(w, eta, p: _Block, scheme):
+    u = jnp.stack([jnp.ones_like(p.eps), p.eps], axis=-1)  # retain direction (1, eps)
+    v = jnp.stack([p.eps, jnp.ones_like(p.eps)], axis=-1)  # forget direction (eps, 1)
+    if scheme == "iterative":
+        x = w[..., 0] + p.eps * w[..., 1]
+        w1 = w - eta * (-p.a * _exp(-x)[..., None] * u + p.lam * w)
+        y1 = p.eps * w1[..., 0] + w1[..., 1]
+        return w1 - eta * (p.c * _exp(-y1)[..., None] * v + p.lam * w1)
+    if scheme == "simultaneous":
+        g, _, _ = _grad_2d(w, p)
+        return w - eta * g
+    return _rk4(lambda z: _flow_field_2d(z, p), w)
+
+
+def da_step_2d(
+    w: jax.Array,
+    eta: Any,
+    alpha: Any,
+    *,
+    rho: Any = 0.8,
+    n_si: Any = 50.0,
+    n_r: Any = 900.0,
+    n_f: Any = 100.0,
+    lam: Any = 0.01,
+    scheme: str = "iterative",
+) -> jax.Array:
+    r"""One step of a DA map on the cross-correlated block of THEORY.md §3.
+
+    Retain samples at :math:`(1, \varepsilon)` (:math:`|S_i|` of them, weight
+    :math:`a = |S_i|/|R|`), forget samples at :math:`(\varepsilon, 1)` (weight
+    :math:`c = \alpha|S_i|/|F|`), margins :math:`x = w_i + \varepsilon w_j`,
+    :math:`y = \varepsilon w_i + w_j`. Iterative DA:
+
+    .. math::
+
+        w' = w - \eta\big(-a e^{-x(w)} (1, \varepsilon) + \lambda w\big), \quad
+        w \mapsto w' - \eta\big(c\, e^{-y(w')} (\varepsilon, 1) + \lambda w'\big);
+
+    ``"simultaneous"`` is a gradient step on
+    :math:`L_{DA} = a e^{-x} - c e^{-y} + \lambda\|w\|^2` (ridge :math:`\lambda_{DA} = 2\lambda`),
+    ``"flow"`` a unit RK4 step of its time-rescaled gradient flow.
+
+    Args:
+        w: weights, shape ``(..., 2)``.
+        eta: step size :math:`\eta > 0`.
+        alpha: forget ratio :math:`\alpha = |S_j|/|S_i| \ge 0`.
+        rho: correlation :math:`\varepsilon \in [0, 1)`.
+        n_si: :math:`|S_i|`.
+        n_r: :math:`|R|`.
+        n_f: :math:`|F|`.
+        lam: ridge of each iterative half-step.
+        scheme: one of :data:`SCHEMES`.
+
+    Returns:
+        The next iterate, shape of ``w``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> import ascentjax as aj
+        >>> aj.da_step_2d(jnp.ones(2), 0.5, 0.05).shape
+        (2,)
+    """
+    check_choice("scheme", scheme, SCHEMES)
+    check_positive("eta", eta)
+    check_nonnegative("alpha", alpha)
+    check_range("rho", rho, low=0.0, high=1.0, high_inclusive=False)
+    for name, val in (("n_si", n_si), ("n_r", n_r), ("n_f", n_f)):
+        check_positive(name, val)
+    check_nonnegative("lam", lam)
+    dt = _float_dtype(w, eta, alpha, rho, lam)
+    w = jnp.asarray(w, dt)
+    if w.shape[-1:] != (2,):
+        raise ValueError(f"w must have shape (..., 2), got {w.shape}")
+    p = _block(jnp.asarray(alpha, dt), jnp.asarray(rho, dt), n_si, n_r, n_f, jnp.asarray(lam, dt))
+    return _step_2d(w, eta, p, scheme)
+
+
+# ----------------------------------------------------------------------------- classifier
+def classify_orbit(
+    step: Any,
+    w0: jax.Array,
+    *,
+    n_transient: int = 1792,
+    n_record: int = 256,
+    max_period: int = 32,
+    tol: float | None = None,
+    lyap_tol: float = 0.01,
+    bound: float | None = None,
+    fixed_point_is_da: Any = None,
+    residual: Any = None,
+) -> OrbitClass:
+    r"""Classify the long-run behaviour of the orbit of ``w0`` under ``step``.
+
+    Iterates ``n_transient`` steps, then records ``n_record`` iterates while propagating a
+    tangent vector with ``jax.jvp`` (largest Lyapunov exponent
+    :math:`\Lambda = \frac1M\sum_t \log\|J(w_t) v_t\|`, :math:`v_{t+1} = Jv_t/\|Jv_t\|`).
+    The smallest period :math:`p \le` ``max_period`` with
+    :math:`\|w_{t}-w_{t-p}\|_\infty \le \text{tol}(1+\|w_t\|_\infty)` over the last 64
+    recorded iterates (and at lag :math:`p\lceil 64/p\rceil`, the drift guard) decides
+    between fixed point (:math:`p=1`), periodic orbit, and, if no period is found,
+    chaotic (:math:`\Lambda >` ``lyap_tol``) or aperiodic. Any iterate with
+    :math:`\|w\|_\infty > B` or a non-finite entry makes the orbit divergent (the state is
+    frozen there so a vmapped lane never produces NaN).
+
+    Args:
+        step: a function of one state array ``w`` (shape ``(d,)``) returning the next.
+        w0: initial state, shape ``(d,)``.
+        n_transient: steps discarded before recording (>= 0).
+        n_record: recorded steps (>= 128 + 2 ``max_period``).
+        max_period: largest period searched (>= 1).
+        tol: relative agreement for the period test; default :math:`\sqrt{\epsilon}`.
+        lyap_tol: Lyapunov exponent above which an aperiodic orbit is chaotic.
+        bound: divergence bound :math:`B`; default :math:`\frac12\log(\text{finfo.max})`.
+        fixed_point_is_da: optional ``w -> bool`` deciding whether a fixed point is in the
+            basin of a stationary point of :math:`L_{DA}` (``"da"``) or not
+            (``"spurious"``); default: every fixed point is ``"da"``.
+        residual: optional ``w -> scalar`` stored in :attr:`OrbitClass.residual`.
+
+    Returns:
+        An :class:`OrbitClass` for this orbit.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> import ascentjax as aj
+        >>> logistic = lambda w: 3.2 * w * (1 - w)  # period-2 regime of the logistic map
+        >>> out = aj.classify_orbit(logistic, jnp.array([0.3]))
+        >>> aj.REGIMES[int(out.regime)], int(out.period)
+        ('periodic', 2)
+    """
+    check_count("n_transient", n_transient, minimum=0)
+    check_count("max_period", max_period, minimum=1)
+    check_count("n_record", n_record, minimum=2 * _N_COMPARE + 2 * max_period)
+    check_positive("lyap_tol", lyap_tol)
+    w0 = jnp.asarray(w0)
+    w0 = w0.astype(_float_dtype(w0))
+    dt = w0.dtype
+    default_bound, _ = _caps(dt)
+    bound = default_bound if bound is None else bound
+    tol = float(np.sqrt(np.finfo(dt).eps)) if tol is None else tol
+    check_positive("bound", bound)
+    check_positive("tol", tol)
+
+    def advance(w, bad, wn):
+        badn = bad | ~jnp.all(jnp.isfinite(wn)) | jnp.any(jnp.abs(wn) > bound)
+        return jnp.where(badn, w, wn), badn
+
+    def transient(_, carry):
+        w, bad = carry
+        return advance(w, bad, step(w))
+
+    w, bad = lax.fori_loop(0, n_transient, transient, (w0, jnp.zeros((), bool)))
+
+    def record(carry, _):
+        w, v, bad = carry
+        wn, vn = jax.jvp(step, (w,), (v,))
+        nrm = jnp.linalg.norm(vn)
+        ok = jnp.isfinite(nrm) & (nrm > 0)
+        log_growth = jnp.where(ok, jnp.log(jnp.where(ok, nrm, 1.0)), -jnp.inf)
+        v = jnp.where(ok, vn / jnp.where(ok, nrm, 1.0), v)
+        w, bad = advance(w, bad, wn)
+        return (w, v, bad), (w, log_growth)
+
+    v0 = jnp.zeros_like(w0).at[0].set(1.0)
+    (w, _, bad), (orbit, logs) = lax.scan(record, (w, v0, bad), None, length=n_record)
+
+    idx = jnp.arange(n_record - _N_COMPARE, n_record)
+    ps = jnp.arange(1, max_period + 1)
+    now = orbit[idx]  # (K, d)
+    past = orbit[idx[None, :] - ps[:, None]]  # (P, K, d)
+    scale = 1 + jnp.max(jnp.abs(now), axis=-1)  # (K,)
+    err = jnp.max(jnp.abs(past - now[None]), axis=-1) / scale[None]
+    # Drift guard: the same phase one whole window earlier (lag p*ceil(K/p) >= K) must agree
+    # too, so that a slow monotone approach is not mistaken for a fixed point or a cycle.
+    lags = ps * (-(-_N_COMPARE // ps))
+    far = orbit[idx[None, :] - lags[:, None]]  # (P, K, d)
+    drift = jnp.max(jnp.abs(far - now[None]), axis=-1) / scale[None]
+    holds = jnp.all((err <= tol) & (drift <= tol), axis=-1)  # (P,)
+    found = jnp.any(holds)
+    period = jnp.where(found, ps[jnp.argmax(holds)], 0).astype(jnp.int32)
+    # Average the log growth over a whole number of periods (the last p*floor(M/p) steps):
+    # on a cycle this is exactly log|multiplier|/p, without an O(1/M) phase bias.
+    n_avg = jnp.where(found, period * (n_record // jnp.maximum(period, 1)), n_record)
+    tail_sums = jnp.cumsum(logs[::-1])
+    lyap = tail_sums[n_avg - 1] / n_avg.astype(dt)
+
+    is_da = jnp.asarray(True) if fixed_point_is_da is None else fixed_point_is_da(w)
+    fixed = jnp.where(is_da, _DA, _SPURIOUS)
+    unresolved = jnp.where(lyap > lyap_tol, _CHAOTIC, _APERIODIC)
+    regime = jnp.where(period == 1, fixed, jnp.where(period > 1, _PERIODIC, unresolved))
+    regime = jnp.where(bad, _DIVERGENT, regime).astype(jnp.int32)
+    res = jnp.zeros((), dt) if residual is None else residual(w).astype(dt)
+    return OrbitClass(
+        regime=regime,
+        period=jnp.where(bad, 0, period).astype(jnp.int32),
+        lyapunov=jnp.where(bad, jnp.nan, lyap),
+        w_final=w,
+        orbit_min=jnp.min(orbit, axis=0),
+        orbit_max=jnp.max(orbit, axis=0),
+        residual=res,
+    )
+
+
+def _in_basin_1d(w, r, f, lam_da):
+    """Gradient flow of 1-D L_DA started at w converges (closed form, THEORY.md §2)."""
+    z = (r - f) / lam_da
+    case1 = z >= 0
+    case2 = (z >= -jnp.exp(-1.0)) & ~case1
+    # case 2: stationary points W_{-1}(z) <= -1 <= W_0(z); the flow converges iff w > W_{-1}.
+    right_of_max = (w >= -1) | (w * jnp.exp(jnp.minimum(w, 0.0)) < z)
+    return case1 | (case2 & right_of_max)
+
+
+def _check_common(n_transient, n_record, max_period, chunk_size):
+    check_count("n_transient", n_transient, minimum=0)
+    check_count("max_period", max_period, minimum=1)
+    check_count("n_record", n_record, minimum=2 * _N_COMPARE + 2 * max_period)
+    check_count("chunk_size", chunk_size, minimum=1)
+
+
+@functools.partial(
+    jax.jit,
+    static_argnames=(
+        "scheme",
+        "n_transient",
+        "n_record",
+        "max_period",
+        "tol",
+        "lyap_tol",
+        "chunk_size",
+    ),
+)
+def _classify_1d(
+    eta, r, f, lam, w0, scheme, n_transient, n_record, max_period, tol, lyap_tol, chunk_size
+):
+    shape = jnp.broadcast_shapes(*(jnp.shape(x) for x in (eta, r, f, lam, w0)))
+    flat = [jnp.broadcast_to(x, shape).reshape(-1) for x in (eta, r, f, lam, w0)]
+
+    def one(args):
+        e, rr, ff, ll, ww = args
+
+        def step(w):
+            return _step_1d(w, e, rr, ff, ll, scheme)
+
+        def basin(w):
+            return _in_basin_1d(w[0], rr, ff, 2 * ll)
+
+        def resid(w):
+            g, s = _grad_1d(w[0], rr, ff, 2 * ll)
+            return jnp.abs(g) / s
+
+        return classify_orbit(
+            step,
+            ww[None],
+            n_transient=n_transient,
+            n_record=n_record,
+            max_period=max_period,
+            tol=tol,
+            lyap_tol=lyap_tol,
+            fixed_point_is_da=basin,
+            residual=resid,
+        )
+
+    n = flat[0].shape[0]
+    out = lax.map(one, tuple(flat), batch_size=min(chunk_size, max(n, 1)))
+    return jax.tree.map(lambda a: a.reshape(shape), out)  # 1-D states: drop the size-1 axis
+
+
+def classify_da_1d(
+    eta: Any,
+    r: Any,
+    f: Any,
+    lam: Any,
+    *,
+    scheme: str = "iterative",
+    w0: Any = 1.0,
+    n_transient: int = 1792,
+    n_record: int = 256,
+    max_period: int = 32,
+    tol: float | None = None,
+    lyap_tol: float = 0.01,
+    chunk_size: int = 4096,
+    dtype: Any = None,
+) -> OrbitClass:
+    r"""Classify the long-run behaviour of per-coordinate DA over a parameter grid.
+
+    ``eta``, ``r``, ``f``, ``lam`` and ``w0`` broadcast against each other; the grid is
+    flattened and processed in one jitted pass, ``lax.map`` over chunks of ``chunk_size``
+    vmapped orbits (so memory stays bounded for any grid size). A fixed point is ``"da"``
+    when the gradient flow of :math:`L_{DA}` (ridge :math:`2\lambda`) started there converges
+    (closed form: case 1, or case 2 to the right of the local maximum :math:`W_{-1}`), and
+    ``"spurious"`` otherwise. See the module docstring for every threshold.
+
+    Args:
+        eta: step size(s) :math:`\eta > 0` (ignored by ``scheme="flow"``).
+        r: retain fraction(s) :math:`|R_j|/|R| > 0`.
+        f: forget fraction(s) :math:`|F_j|/|F| \ge 0`.
+        lam: ridge(s) :math:`\lambda > 0` of each iterative half-step.
+        scheme: one of :data:`SCHEMES`.
+        w0: initial weight(s) (THEORY.md §2.1 uses 1).
+        n_transient: discarded steps.
+        n_record: recorded steps (Lyapunov exponent, period test).
+        max_period: largest period searched.
+        tol: period-test tolerance (default :math:`\sqrt{\epsilon}` of the dtype).
+        lyap_tol: Lyapunov threshold for ``"chaotic"``.
+        chunk_size: orbits vmapped together inside ``lax.map``.
+        dtype: floating dtype; default follows the inputs (float32 unless x64 is on).
+
+    Returns:
+        An :class:`OrbitClass` whose fields have the broadcast grid shape.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> import ascentjax as aj
+        >>> out = aj.classify_da_1d(jnp.array([1.0, 0.1]), 0.05, 0.3, 0.01)
+        >>> [aj.REGIMES[int(k)] for k in out.regime], int(out.period[0])
+        (['periodic', 'chaotic'], 3)
+    """
+    check_choice("scheme", scheme, SCHEMES)
+    check_positive("eta", eta)
+    check_positive("r", r)
+    check_nonnegative("f", f)
+    check_positive("lam", lam)
+    check_range("w0", w0)
+    _check_common(n_transient, n_record, max_period, chunk_size)
+    check_positive("lyap_tol", lyap_tol)
+    if tol is not None:
+        check_positive("tol", tol)
+    dt = _float_dtype(eta, r, f, lam, w0) if dtype is None else dtype
+    args = [jnp.asarray(x, dt) for x in (eta, r, f, lam, w0)]
+    return _classify_1d(*args, scheme, n_transient, n_record, max_period, tol, lyap_tol, chunk_size)
+
+
+@functools.partial(
+    jax.jit,
+    static_argnames=(
+        "scheme",
+        "n_transient",
+        "n_record",
+        "max_period",
+        "tol",
+        "lyap_tol",
+        "chunk_size",
+        "n_flow",
+    ),
+)
+def _classify_2d(
+    eta,
+    alpha,
+    rho,
+    n_si,
+    n_r,
+    n_f,
+    lam,
+    w0,
+    scheme,
+    n_transient,
+    n_record,
+    max_period,
+    tol,
+    lyap_tol,
+    chunk_size,
+    n_flow,
+):
+    shape = jnp.broadcast_shapes(*(jnp.shape(x) for x in (eta, alpha, rho, lam)))
+    flat = [jnp.broadcast_to(x, shape).reshape(-1) for x in (eta, alpha, rho, lam)]
+
+    def one(args):
+        e, al, rh, ll = args
+        p = _block(al, rh, n_si, n_r, n_f, ll)
+
+        def step(w):
+            return _step_2d(w, e, p, scheme)
+
+        def basin(w):
+            def body(_, u):
+                un = _rk4(lambda z: _flow_field_2d(z, p), u)
+                ok = jnp.all(jnp.abs(un) <= _FLOW_ESCAPE)
+                return jnp.where(ok, un, jnp.full_like(u, jnp.inf))
+
+            end = lax.fori_loop(0, n_flow, body, w)
+            return jnp.all(jnp.isfinite(end))
+
+        def resid(w):
+            g, s, _ = _grad_2d(w, p)
+            return jnp.max(jnp.abs(g)) / s
+
+        return classify_orbit(
+            step,
+            w0,
+            n_transient=n_transient,
+            n_record=n_record,
+            max_period=max_period,
+            tol=tol,
+            lyap_tol=lyap_tol,
+            fixed_point_is_da=basin,
+            residual=resid,
+        )
+
+    n = flat[0].shape[0]
+    out = lax.map(one, tuple(flat), batch_size=min(chunk_size, max(n, 1)))
+    return jax.tree.map(lambda a: a.reshape(shape + a.shape[1:]), out)
+
+
+def classify_da_2d(
+    eta: Any,
+    alpha: Any,
+    *,
+    rho: Any = 0.8,
+    n_si: float = 50.0,
+    n_r: float = 900.0,
+    n_f: float = 100.0,
+    lam: Any = 0.01,
+    scheme: str = "iterative",
+    w0: Any = (1.0, 1.0),
+    n_transient: int = 1792,
+    n_record: int = 256,
+    max_period: int = 32,
+    tol: float | None = None,
+    lyap_tol: float = 0.01,
+    n_flow: int = 1024,
+    chunk_size: int = 4096,
+    dtype: Any = None,
+) -> OrbitClass:
+    r"""Classify DA on the cross-correlated two-coordinate block (THEORY.md §3) over a grid.
+
+    ``eta``, ``alpha``, ``rho`` and ``lam`` broadcast; see :func:`da_step_2d` for the maps.
+    A fixed point is ``"da"`` when ``n_flow`` unit RK4 steps of the time-rescaled gradient
+    flow of :math:`L_{DA}` started there stay in :math:`\|w\|_\infty \le 40` (it lies in the
+    basin of a stationary point; the flow's run-off moves about 0.25 per step, so 1024 steps
+    are ample), ``"spurious"`` when that flow escapes.
+
+    Args:
+        eta: step size(s) :math:`\eta > 0`.
+        alpha: forget ratio(s) :math:`\alpha \ge 0`.
+        rho: correlation(s) :math:`\varepsilon \in [0, 1)`.
+        n_si: :math:`|S_i|` (static count).
+        n_r: :math:`|R|`.
+        n_f: :math:`|F|`.
+        lam: ridge(s) of each iterative half-step.
+        scheme: one of :data:`SCHEMES`.
+        w0: initial weights, shape ``(2,)``.
+        n_transient: discarded steps.
+        n_record: recorded steps.
+        max_period: largest period searched.
+        tol: period-test tolerance (default :math:`\sqrt{\epsilon}`).
+        lyap_tol: Lyapunov threshold for ``"chaotic"``.
+        n_flow: RK4 steps of the basin test.
+        chunk_size: orbits vmapped together inside ``lax.map``.
+        dtype: floating dtype; default follows the inputs.
+
+    Returns:
+        An :class:`OrbitClass` with the broadcast grid shape (``w_final`` etc. gain a
+        trailing axis of size 2).
+
+    Example:
+        >>> import ascentjax as aj
+        >>> out = aj.classify_da_2d(1.0, 0.02, n_transient=500)
+        >>> aj.REGIMES[int(out.regime)]
+        'da'
+    """
+    check_choice("scheme", scheme, SCHEMES)
+    check_positive("eta", eta)
+    check_nonnegative("alpha", alpha)
+    check_range("rho", rho, low=0.0, high=1.0, high_inclusive=False)
+    for name, val in (("n_si", n_si), ("n_r", n_r), ("n_f", n_f)):
+        check_positive(name, val)
+    check_positive("lam", lam)
+    _check_common(n_transient, n_record, max_period, chunk_size)
+    check_count("n_flow", n_flow, minimum=1)
+    check_positive("lyap_tol", lyap_tol)
+    if tol is not None:
+        check_positive("tol", tol)
+    dt = _float_dtype(eta, alpha, rho, lam, w0) if dtype is None else dtype
+    w0 = jnp.asarray(w0, dt)
+    if w0.shape != (2,):
+        raise ValueError(f"w0 must have shape (2,), got {w0.shape}")
+    args = [jnp.asarray(x, dt) for x in (eta, alpha, rho)]
+    return _classify_2d(
+        *args,
+        float(n_si),
+        float(n_r),
+        float(n_f),
+        jnp.asarray(lam, dt),
+        w0,
+        scheme,
+        n_transient,
+        n_record,
+        max_period,
+        tol,
+        lyap_tol,
+        chunk_size,
+        n_flow,
+    )
+
+
+# ----------------------------------------------------------------------------- orbits, boundaries
+@functools.partial(jax.jit, static_argnames=("scheme", "n_transient", "n_record"))
+def _orbit_1d(eta, r, f, lam, w0, scheme, n_transient, n_record):
+    def one(e, rr, ff, ll, ww):
+        def step(w):
+            return _step_1d(w, e, rr, ff, ll, scheme)
+
+        w = lax.fori_loop(0, n_transient, lambda _, u: step(u), ww)
+        _, orbit = lax.scan(lambda u, _: (step(u), step(u)), w, None, length=n_record)
+        return orbit
+
+    shape = jnp.broadcast_shapes(*(jnp.shape(x) for x in (eta, r, f, lam, w0)))
+    flat = [jnp.broadcast_to(x, shape).reshape(-1) for x in (eta, r, f, lam, w0)]
+    return jax.vmap(one)(*flat).reshape(shape + (n_record,))
+
+
+def da_orbit_1d(
+    eta: Any,
+    r: Any,
+    f: Any,
+    lam: Any,
+    *,
+    scheme: str = "iterative",
+    w0: Any = 1.0,
+    n_transient: int = 1792,
+    n_record: int = 256,
+    dtype: Any = None,
+) -> jax.Array:
+    r"""The recorded part of per-coordinate DA orbits (for bifurcation diagrams).
+
+    Args:
+        eta: step size(s) :math:`\eta > 0`.
+        r: retain fraction(s).
+        f: forget fraction(s).
+        lam: ridge(s) of each iterative half-step.
+        scheme: one of :data:`SCHEMES`.
+        w0: initial weight(s).
+        n_transient: discarded steps.
+        n_record: recorded iterates.
+        dtype: floating dtype; default follows the inputs.
+
+    Returns:
+        Array of shape ``broadcast_shape + (n_record,)``: the iterates after the transient
+        (a divergent orbit shows as values clamped far out or ``inf``; use
+        :func:`classify_da_1d` to detect it).
+
+    Example:
+        >>> import ascentjax as aj
+        >>> orbit = aj.da_orbit_1d(1.0, 0.05, 0.3, 0.01, n_record=6)
+        >>> sorted(round(float(v), 2) for v in orbit[:3])  # period 3, THEORY.md §2.1
+        [-4.09, -2.98, -1.93]
+    """
+    check_choice("scheme", scheme, SCHEMES)
+    check_positive("eta", eta)
+    check_positive("r", r)
+    check_nonnegative("f", f)
+    check_nonnegative("lam", lam)
+    check_count("n_transient", n_transient, minimum=0)
+    check_count("n_record", n_record, minimum=1)
+    dt = _float_dtype(eta, r, f, lam, w0) if dtype is None else dtype
+    args = [jnp.asarray(x, dt) for x in (eta, r, f, lam, w0)]
+    return _orbit_1d(*args, scheme, n_transient, n_record)
+
+
+def da_branch_boundaries(r: Any, lam_da: Any) -> tuple[jax.Array, jax.Array]:
+    r"""The exact branch boundaries of THEORY.md §2 in the :math:`f/r` coordinate.
+
+    Per coordinate, :math:`\nabla L_{DA} = (f - r)e^{-w} + \lambda_{DA} w = 0` means
+    :math:`w e^{w} = z = (r - f)/\lambda_{DA}`. Case 1 (:math:`z \ge 0`, one stationary point)
+    ends at :math:`f/r = 1`; case 2 (:math:`-1/e \le z < 0`, a minimum :math:`W_0` and a
+    maximum :math:`W_{-1}`) ends where :math:`z = -1/e`:
+
+    .. math::
+
+        \frac{f}{r} = 1 + \frac{\lambda_{DA}}{e\, r},
+
+    beyond which (case 3) :math:`L_{DA}` has no stationary point. Neither boundary depends
+    on :math:`\eta`. For iterative DA with ridge :math:`\lambda` per half-step pass
+    :math:`\lambda_{DA} = 2\lambda`; in the :math:`(\eta, \lambda)` plane the case-2/3
+    boundary is :math:`\lambda = e(f - r)/2`.
+
+    Args:
+        r: retain fraction :math:`r > 0`.
+        lam_da: the ridge of :math:`L_{DA}`, :math:`\lambda_{DA} > 0`.
+
+    Returns:
+        ``(fr_12, fr_23)``: :math:`f/r` at the case 1/2 and case 2/3 boundaries.
+
+    Example:
+        >>> import ascentjax as aj
+        >>> lo, hi = aj.da_branch_boundaries(0.05, 0.02)
+        >>> float(lo), round(float(hi), 4)
+        (1.0, 1.1472)
+    """
+    check_positive("r", r)
+    check_positive("lam_da", lam_da)
+    r = jnp.asarray(r, _float_dtype(r, lam_da))
+    return jnp.ones_like(r), 1 + lam_da / (jnp.e * r)
