@@ -1,0 +1,108 @@
+"""The trajectory engine: strided recording, divergence detection, tracing."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import ascentjax as aj
+
+
+def _np_da_orbit(w0, r, f, lam, eta, steps, bound):
+    """Plain NumPy iteration of 1-D simultaneous DA; returns (orbit, first bad step)."""
+    w, orbit, bad = w0, [], -1
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(steps):
+            new = w - eta * (-(r - f) * np.exp(-w) + lam * w)
+            if bad < 0 and (not np.isfinite(new) or abs(new) > bound):
+                bad = t
+            if bad < 0:
+                w = new
+            orbit.append(w)
+    return np.array(orbit), bad
+
+
+def test_strided_observations_match_numpy_loop() -> None:
+    data = aj.one_coordinate_data(5, 0.05, 100, 10)  # r = 0.05, f = 0.025
+    traj = aj.run_rule(
+        aj.simultaneous_da(0.5, lam=0.01), jnp.array([0.2]), data, steps=60, stride=6
+    )
+    orbit, bad = _np_da_orbit(0.2, 0.05, 0.025, 0.01, 0.5, 60, 1e6)
+    assert bad == -1
+    assert traj.observed.shape == (10, 1)
+    np.testing.assert_allclose(traj.observed[:, 0], orbit[5::6], rtol=1e-14)
+    np.testing.assert_allclose(traj.final[0], orbit[-1], rtol=1e-14)
+
+
+def test_custom_observe_pytree() -> None:
+    data = aj.one_coordinate_data(5, 0.05, 100, 10)
+    traj = aj.run_rule(
+        aj.retrain(1.0, lam=0.01),
+        jnp.zeros(1),
+        data,
+        steps=20,
+        stride=5,
+        observe=lambda w: {"w": w[0], "loss": aj.retain_objective(w, data, 0.01)},
+    )
+    assert traj.observed["w"].shape == traj.observed["loss"].shape == (4,)
+    assert np.all(np.diff(np.asarray(traj.observed["loss"])) <= 0)  # GD decreases L_R
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+def test_divergence_flagged_before_overflow(dtype) -> None:
+    # case 3 of THEORY.md §2: alpha = 1 >> |F|/|R|, no DA stationary point
+    data = aj.one_coordinate_data(5, 1.0, 100, 10, dtype=dtype)
+    traj = aj.run_rule(
+        aj.simultaneous_da(0.5, lam=0.01), jnp.zeros(1, dtype), data, steps=200, stride=1
+    )
+    orbit, bad = _np_da_orbit(0.0, 0.05, 0.5, 0.01, 0.5, 200, 1e6)
+    assert bool(traj.diverged)
+    assert int(traj.diverged_at) == bad
+    assert np.all(np.isfinite(np.asarray(traj.observed)))
+    # frozen at the last accepted iterate
+    np.testing.assert_allclose(traj.observed[bad:, 0], orbit[bad - 1], rtol=1e-6)
+    np.testing.assert_allclose(traj.final[0], orbit[bad - 1], rtol=1e-6)
+    assert traj.final.dtype == dtype
+
+
+def test_nan_step_is_rejected() -> None:
+    def nan_rule():
+        def step(w, k, data):
+            return jnp.where(k >= 3, jnp.nan, w + 1.0), k + 1
+
+        return aj.UnlearningRule(lambda w: jnp.array(0), step)
+
+    data = aj.one_coordinate_data(2, 0.5, 10, 5)
+    traj = aj.run_rule(nan_rule(), jnp.zeros(2), data, steps=8)
+    assert bool(traj.diverged) and int(traj.diverged_at) == 3
+    np.testing.assert_array_equal(traj.final, [3.0, 3.0])
+    assert int(traj.state) == 3  # state frozen too
+    assert np.all(np.isfinite(np.asarray(traj.observed)))
+
+
+def test_vmap_mixes_diverging_and_converging_rows() -> None:
+    def run(alpha):
+        data = aj.one_coordinate_data(5, alpha, 100, 10)
+        return aj.run_rule(
+            aj.simultaneous_da(0.5, lam=0.01), jnp.zeros(1), data, steps=300, stride=300
+        )
+
+    traj = jax.jit(jax.vmap(run))(jnp.array([0.05, 1.0, 0.1]))
+    np.testing.assert_array_equal(traj.diverged, [False, True, False])
+    assert int(traj.diverged_at[0]) == -1
+    assert np.all(np.isfinite(np.asarray(traj.final)))
+
+
+def test_run_rule_bad_input() -> None:
+    data = aj.one_coordinate_data(2, 0.5, 10, 5)
+    rule = aj.retrain(0.1)
+    with pytest.raises(ValueError, match="steps"):
+        aj.run_rule(rule, jnp.zeros(1), data, steps=0)
+    with pytest.raises(ValueError, match="stride"):
+        aj.run_rule(rule, jnp.zeros(1), data, steps=10, stride=3)
+    with pytest.raises(ValueError, match="bound"):
+        aj.run_rule(rule, jnp.zeros(1), data, steps=10, bound=-1.0)
+    with pytest.raises(TypeError, match="rule"):
+        aj.run_rule(lambda w: w, jnp.zeros(1), data, steps=10)
