@@ -21,6 +21,7 @@ __all__ = ["MODULES", "CheckResult", "Claim", "run_check", "run_checks"]
 
 #: The registry: module name -> THEORY.md section it proves.
 MODULES: dict[str, str] = {
+    "objectives": "§1 objectives and gradients",
     "one_coordinate": "§2 one correlated coordinate (Lemmas 2-5, Cor. 1)",
     "iterative_da": "§2.1 iterative descent-ascent",
     "random_forget": "§4 random forget sets (Lemma 1)",

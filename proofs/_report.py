@@ -150,7 +150,10 @@ def library(module: str, *names: str) -> tuple[Any, ...]:
 
 def sym_zero(expr: sp.Expr) -> tuple[bool, sp.Expr]:
     """Simplify ``expr``; return (is it identically zero, the simplified form)."""
-    e = sp.simplify(sp.expand(expr))
+    e = sp.expand(expr)
+    if e == 0:
+        return True, e
+    e = sp.simplify(e)
     if e != 0:
         e = sp.simplify(sp.expand_log(sp.powsimp(sp.expand(e), force=True), force=True))
     return e == 0, e
@@ -180,10 +183,19 @@ class Recorder:
         return claim
 
     def symbolic(
-        self, name: str, section: str, expr: sp.Expr, detail: str, latex: str = ""
+        self,
+        name: str,
+        section: str,
+        expr: sp.Expr | list[sp.Expr],
+        detail: str,
+        latex: str = "",
     ) -> Claim:
-        """Claim that ``expr`` simplifies to zero."""
-        ok, simplified = sym_zero(expr)
+        """Claim that ``expr`` (or every entry of a list of expressions) simplifies to zero."""
+        ok, simplified = True, sp.Integer(0)
+        for e in expr if isinstance(expr, list | tuple) else [expr]:
+            ok, simplified = sym_zero(e)
+            if not ok:
+                break
         return self.add(
             Claim(
                 name,

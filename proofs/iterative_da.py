@@ -18,7 +18,7 @@ import numpy as np
 import sympy as sp
 
 from ._report import CheckResult, Recorder, enable_x64, fmt_point, library
-from ._sym import lambdify_real, rng
+from ._sym import lambdify_real, linear_threshold, rng
 
 __all__ = ["check", "derivation"]
 
@@ -208,5 +208,112 @@ def check(fast: bool = True) -> CheckResult:
 
 
 def _library(rec, step, fast):
-    raise_unless = library("_dynamics", "iterative_da_map")
-    del raise_unless
+    """``ascentjax._dynamics`` maps and the ``iterative_da`` rule vs the derived map."""
+    import jax.numpy as jnp
+
+    (da_step_1d, da_orbit_1d, da_branch_boundaries) = library(
+        "_dynamics", "da_step_1d", "da_orbit_1d", "da_branch_boundaries"
+    )
+    g = rng(7)
+    n = 256 if fast else 20000
+    wv, rv, fv = g.uniform(-4, 4, n), g.uniform(0.01, 0.5, n), g.uniform(0.0, 0.5, n)
+    lv, ev = 10 ** g.uniform(-3, -1, n), 10 ** g.uniform(-2, 0, n)
+    want = step(wv, rv, fv, lv, ev)
+    got = np.asarray(da_step_1d(jnp.asarray(wv), ev, rv, fv, lv, scheme="iterative"))
+    pts = [
+        dict(w=a, r=b, f=c, lam=d, eta=e) for a, b, c, d, e in zip(wv, rv, fv, lv, ev, strict=True)
+    ]
+    rec.close(
+        "library.da_step_1d_iterative",
+        SEC,
+        got,
+        want,
+        rtol=1e-13,
+        atol=1e-13,
+        detail=f"da_step_1d(scheme='iterative') vs lambdified w'' on {n} random "
+        "(w, r, f, lambda, eta) (rtol 1e-13: a few ulp of two exp steps)",
+        points=pts,
+    )
+    first = lambdify_real((w, r, f, lam, eta), w + derivation().coeff(eta, 1) * eta)
+    got = np.asarray(da_step_1d(jnp.asarray(wv), ev, rv, fv, lv, scheme="simultaneous"))
+    rec.close(
+        "library.da_step_1d_simultaneous",
+        SEC,
+        got,
+        first(wv, rv, fv, lv, ev),
+        rtol=1e-13,
+        atol=1e-13,
+        detail="da_step_1d(scheme='simultaneous') = w + (first-order term of the derived "
+        "series): GD on L_DA with ridge 2 lambda",
+        points=pts,
+    )
+    lo, hi = da_branch_boundaries(jnp.asarray(rv), 2 * jnp.asarray(lv))
+    # derived: z = (r - f)/lambda_DA >= 0 (resp. >= -1/e), solved for f, divided by r
+    d1, t1 = linear_threshold((r - f) / lam2, f)
+    d2, t2 = linear_threshold((r - f) / lam2 + sp.exp(-1), f)
+    assert d1 == d2 == "<="
+    f12 = lambdify_real((r, lam2), t1 / r)
+    f23 = lambdify_real((r, lam2), t2 / r)
+    rec.close(
+        "library.da_branch_boundaries",
+        SEC,
+        np.concatenate([np.asarray(lo), np.asarray(hi)]),
+        np.concatenate([f12(rv, 2 * lv) * np.ones(n), f23(rv, 2 * lv)]),
+        rtol=1e-14,
+        detail="da_branch_boundaries(r, 2 lambda) vs the sympy-derived f/r thresholds",
+    )
+    orbit = np.asarray(
+        da_orbit_1d(
+            jnp.asarray([1.0] * 4 + [0.1] * 4),
+            0.05,
+            jnp.asarray([0.06, 0.1, 0.15, 0.2] * 2),
+            0.01,
+            n_transient=20000,
+            n_record=2,
+        )
+    )
+    want = np.array([STATED_FIXED[e][f_] for e in (1.0, 0.1) for f_ in (0.06, 0.1, 0.15, 0.2)])
+    rec.numeric(
+        "library.da_orbit_1d_fixed_points",
+        SEC,
+        "simulation",
+        float(np.max(np.abs(orbit[:, -1] - want))),
+        want.size,
+        0.005,
+        "da_orbit_1d endpoints vs THEORY.md's spurious fixed points (tol 0.005: 2 decimals)",
+    )
+    _engine(rec, step, g, fast)
+
+
+def _engine(rec, step, g, fast):
+    """The ``iterative_da`` rule of the engine on its one-coordinate data set."""
+    import jax
+    import jax.numpy as jnp
+
+    (one_coordinate_data,) = library("_data", "one_coordinate_data")
+    (iterative_da,) = library("_rules", "iterative_da")
+    (run_rule,) = library("_trajectory", "run_rule")
+    n = 64 if fast else 4096
+    n_block = 5
+    Rv = np.round(10 ** g.uniform(1.8, 3, n))
+    Fv = np.round(10 ** g.uniform(1, 2.3, n))
+    alv = np.minimum(g.uniform(0, 3, n), Fv / n_block)
+    lv, ev, wv = 10 ** g.uniform(-3, -1, n), 10 ** g.uniform(-2, 0, n), g.uniform(-3, 3, n)
+
+    def one(a, r_, f_, l_, e_, w0):
+        data = one_coordinate_data(n_block, a, r_, f_, dtype=jnp.float64)
+        return run_rule(iterative_da(e_, lam=l_), jnp.atleast_1d(w0), data, steps=1).final[0]
+
+    got = np.asarray(jax.jit(jax.vmap(one))(*(jnp.asarray(v) for v in (alv, Rv, Fv, lv, ev, wv))))
+    want = step(wv, n_block / Rv, alv * n_block / Fv, lv, ev)
+    rec.close(
+        "engine.iterative_da_rule_step",
+        SEC,
+        got,
+        want,
+        rtol=1e-13,
+        atol=1e-13,
+        kind="simulation",
+        detail="one step of ascentjax.iterative_da on one_coordinate_data vs the derived map with "
+        "r = |R_j|/|R|, f = alpha|R_j|/|F| (rtol 1e-13)",
+    )

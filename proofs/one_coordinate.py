@@ -296,7 +296,9 @@ def check(fast: bool = True) -> CheckResult:
 
     # gradient descent on the one-coordinate objectives converges to the closed forms
     _simulate(rec, G, zv, wD, wR, wDA0, fast)
-    # the library
+    # the library's engine: its GD rules on its one-coordinate data set
+    rec.guarded("engine.endpoints", SEC, "simulation", lambda: _engine(rec, fast))
+    # the library's closed forms
     rec.guarded(
         "library.theory1d", SEC, "library", lambda: _library(rec, G, zv, wD, wR, wDA0, wDAm, pts)
     )
@@ -391,3 +393,94 @@ def raise_unavailable_if_placeholder(module: str) -> None:
 
 def _theory1d_compare(rec, G, wD, wR, wDA0, wDAm, pts):  # filled in when the module lands
     raise Unavailable("ascentjax._theory1d not available")
+
+
+def _engine(rec, fast):
+    """ascentjax's ``run_rule`` (pretrain / retrain / simultaneous DA) vs the closed forms."""
+    import jax
+    import jax.numpy as jnp
+
+    (one_coordinate_data,) = library("_data", "one_coordinate_data")
+    pretrain, retrain, simultaneous_da = library("_rules", "pretrain", "retrain", "simultaneous_da")
+    (run_rule,) = library("_trajectory", "run_rule")
+    g = rng(3)
+    n = 48 if fast else 1024
+    n_block = 5
+    Rv = np.round(10 ** g.uniform(1.8, 3, n))
+    Fv = np.round(10 ** g.uniform(1, 2.3, n))
+    lamv = 10 ** g.uniform(-2.5, -0.5, n)
+    alv = (Fv / Rv) * 10 ** g.uniform(-1, 0.8, n)
+    alv = np.minimum(alv, Fv / n_block)  # |F_j| = alpha |R_j| <= |F|
+    zD = (1 + alv) * n_block / (lamv * (Rv + Fv))
+    zR = n_block / (lamv * Rv)
+    zDA = (1 - alv * Rv / Fv) * n_block / (lamv * Rv)
+    wD, wR = mp_lambertw(zD), mp_lambertw(zR)
+    steps = 3000
+
+    def run(rule_fn, a, r_, f_, l_, w0):
+        data = one_coordinate_data(n_block, a, r_, f_, dtype=jnp.float64)
+        c = jnp.maximum(jnp.abs(rule_z(rule_fn, a, r_, f_, l_)) * l_ * jnp.exp(-w0), 0.0)
+        lr = 1.0 / (c + l_)  # 1 / (bound on L'' on the path): monotone, stable GD
+        traj = run_rule(rule_fn(lr, lam=l_), jnp.atleast_1d(w0), data, steps=steps, stride=steps)
+        return traj.final[0], traj.diverged
+
+    def rule_z(rule_fn, a, r_, f_, l_):
+        if rule_fn is pretrain:
+            return (1 + a) * n_block / (l_ * (r_ + f_))
+        if rule_fn is retrain:
+            return n_block / (l_ * r_)
+        return (1 - a * r_ / f_) * n_block / (l_ * r_)
+
+    args = [jnp.asarray(v) for v in (alv, Rv, Fv, lamv)]
+    pts = [
+        dict(alpha=a, R=r_, F=f_, lam=l_) for a, r_, f_, l_ in zip(alv, Rv, Fv, lamv, strict=True)
+    ]
+    for key, rule_fn, target, w0 in (
+        ("D", pretrain, wD, np.zeros(n)),
+        ("R", retrain, wR, np.zeros(n)),
+    ):
+        fn = jax.jit(
+            jax.vmap(lambda a, r_, f_, l_, w0_, rule_fn=rule_fn: run(rule_fn, a, r_, f_, l_, w0_))
+        )
+        end, _ = fn(*args, jnp.asarray(w0))
+        rec.close(
+            f"engine.gd_endpoint_w_{key}",
+            SEC,
+            np.asarray(end),
+            target,
+            rtol=1e-9,
+            kind="simulation",
+            detail=f"ascentjax run_rule({rule_fn.__name__}) on one_coordinate_data, {steps} steps "
+            f"from 0 vs W0(z_{key}) (rtol 1e-9: converged GD, >> float64 rounding)",
+            points=pts,
+        )
+    # DA from the pretrained model: W0 branch in cases 1-2, divergence in case 3
+    has = zDA >= -np.exp(-1) + 1e-3  # stay off the degenerate fold (slow convergence)
+    none = zDA < -np.exp(-1) - 1e-3
+    fn = jax.jit(jax.vmap(lambda a, r_, f_, l_, w0_: run(simultaneous_da, a, r_, f_, l_, w0_)))
+    end, div = fn(*args, jnp.asarray(wD))
+    end, div = np.asarray(end), np.asarray(div)
+    wDA = mp_lambertw(np.where(has, zDA, 0.0))
+    rec.close(
+        "engine.gd_endpoint_w_DA",
+        SEC,
+        end[has],
+        wDA[has],
+        rtol=1e-9,
+        kind="simulation",
+        detail="run_rule(simultaneous_da) from w_D where z_DA >= -1/e: endpoint vs W0(z_DA) "
+        "(the local minimum; rtol 1e-9)",
+        points=[p for p, h in zip(pts, has, strict=True) if h],
+    )
+    wrong = (none & ~div) | (has & div)
+    i = int(np.argmax(wrong)) if wrong.any() else 0
+    rec.numeric(
+        "engine.divergence_iff_case3",
+        SEC,
+        "simulation",
+        float(wrong.sum()),
+        int((has | none).sum()),
+        0,
+        "run_rule's diverged flag is set exactly where z_DA < -1/e (count of mismatches)",
+        counterexample=fmt_point(**pts[i], z_DA=zDA[i], diverged=bool(div[i])),
+    )
