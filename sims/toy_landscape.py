@@ -1,0 +1,621 @@
+"""The nonconvex toy of the paper's Sec. 5.2 / Fig. 5 / App. B: GDA traps the model.
+
+Run ``python -m sims.toy_landscape`` (``--help`` for the flags). It
+
+1. finds every local minimum of the pretrained, retrain (oracle) and GDA objectives by
+   gradient descent from a dense grid of initialisations (all at once), clusters the
+   endpoints into basins and draws the three landscapes with their basins of attraction
+   (``landscapes.png``);
+2. runs four pipelines from every initialisation of the grid and reports which fraction
+   ends in the oracle's basin: the oracle itself (retrain from the initialisation),
+   fine-tuning the pretrained model on the retain set, GDA from the pretrained model then
+   fine-tuning, and GDA from the initialisation then fine-tuning (the trap);
+3. sweeps the ascent/descent step-size ratio and the forget count (App. B) and maps where
+   GDA-then-fine-tune from the pretrained model misses the oracle (``phase_diagram.png``).
+
+Outputs under ``--out``: ``summary.json``, ``landscapes.png``, ``phase_diagram.png`` and
+``table.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+from sims._common import (
+    add_output_flags,
+    bounded,
+    markdown_table,
+    nonnegative_float,
+    positive_float,
+    prepare_out_dir,
+    progress,
+    save_figure,
+    use_headless_matplotlib,
+    write_json,
+    write_text,
+)
+
+STUDY = "toy_landscape"
+OBJECTIVES = ("pretrained", "retain", "gda")
+TITLES = {"pretrained": "pretrained", "retain": "retrain (oracle)", "gda": "GDA"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m sims.toy_landscape",
+        description=(
+            "Nonconvex toy (paper Sec. 5.2, Fig. 5, App. B): landscapes, basins, the "
+            "GDA trap and the step-size-ratio phase diagram."
+        ),
+    )
+    p.add_argument(
+        "--seeds",
+        type=bounded(int, low=4, high=1_000_000),
+        default=4096,
+        help="number of initialisations, laid out as an n x n grid with n = ceil(sqrt(seeds))",
+    )
+    p.add_argument(
+        "--resolution",
+        type=bounded(int, low=8, high=2000),
+        default=200,
+        help="points per axis of the plotted loss landscapes (default 200)",
+    )
+    p.add_argument(
+        "--output-map",
+        choices=("tanh", "tanh_half", "paper_sigmoid"),
+        default="tanh",
+        help="output map s in h(x) = s(a x + b x^2) (default tanh; see the docs)",
+    )
+    p.add_argument("--lam", type=nonnegative_float, default=0.1, help="ridge strength (0.1)")
+    p.add_argument(
+        "--forget",
+        type=bounded(int, low=0, high=4),
+        default=2,
+        help="copies of x = 4 forgotten, 0..4 (default 2)",
+    )
+    p.add_argument(
+        "--ratio",
+        type=nonnegative_float,
+        default=1.0,
+        help="ascent/descent step-size ratio r of GDA (default 1)",
+    )
+    p.add_argument(
+        "--steps",
+        type=bounded(int, low=100, high=1_000_000),
+        default=10_000,
+        help="gradient-descent steps of every stage (default 10000)",
+    )
+    p.add_argument(
+        "--phase-max-ratio",
+        type=positive_float,
+        default=4.0,
+        help="largest step-size ratio of the phase diagram (default 4)",
+    )
+    p.add_argument(
+        "--phase-points",
+        type=bounded(int, low=2, high=2000),
+        default=33,
+        help="ratios in [0, --phase-max-ratio] in the phase diagram (default 33)",
+    )
+    p.add_argument(
+        "--a-range",
+        type=bounded(float, low=-20, high=20),
+        nargs=2,
+        default=(-0.5, 3.0),
+        metavar=("LOW", "HIGH"),
+        help="range of a for the initialisations and plots (default -0.5 3.0)",
+    )
+    p.add_argument(
+        "--b-range",
+        type=bounded(float, low=-20, high=20),
+        nargs=2,
+        default=(-1.25, 0.25),
+        metavar=("LOW", "HIGH"),
+        help="range of b for the initialisations and plots (default -1.25 0.25)",
+    )
+    p.add_argument("--x64", action="store_true", help="compute in float64 (default float32)")
+    add_output_flags(p)
+    return p
+
+
+def _assign(aj: Any, endpoints: Any, weights: Any, minima: np.ndarray, tol: float, **kw) -> Any:
+    """Polish endpoints on ``weights`` and label each by the minimum within ``tol`` (or -1)."""
+    pts = np.asarray(aj.toy_polish(endpoints, weights, **kw), dtype=np.float64)
+    if minima.shape[0] == 0:
+        return pts, np.full(pts.shape[:-1], -1)
+    d = np.linalg.norm(pts[..., None, :] - minima, axis=-1)
+    lab = np.argmin(d, axis=-1)
+    return pts, np.where(np.min(d, axis=-1) <= tol, lab, -1)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    import jax
+
+    if args.x64:
+        jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+
+    import ascentjax as aj
+
+    dt = jnp.float64 if args.x64 else jnp.float32
+    tol = 1e-4 if args.x64 else 1e-2
+    kw = dict(lam=args.lam, output_map=args.output_map)
+    n = math.ceil(math.sqrt(args.seeds))
+    a_ax, b_ax, inits = aj.toy_grid(tuple(args.a_range), tuple(args.b_range), n, n, dt)
+    weights = aj.toy_weights(forget=args.forget, ratio=args.ratio)
+    w = {k: jnp.asarray(getattr(weights, k), dt) for k in OBJECTIVES}
+    S = inits.shape[0]
+    timings: dict[str, float] = {}
+    stages = ["minima", "trap", "phase", "landscapes"]
+    state: dict[str, Any] = {}
+    for stage in progress(stages, desc="toy_landscape", disable=args.no_progress):
+        t0 = time.perf_counter()
+        if stage == "minima":
+            # One vmapped scan: every initialisation under the three objectives.
+            ends = aj.toy_descend(
+                jnp.concatenate([inits] * 3),
+                jnp.concatenate([jnp.broadcast_to(w[k], (S, 4)) for k in OBJECTIVES]),
+                steps=args.steps,
+                **kw,
+            )
+            basins = {
+                k: aj.toy_find_minima(w[k], inits, endpoints=ends[i * S : (i + 1) * S], **kw)
+                for i, k in enumerate(OBJECTIVES)
+            }
+            state["basins"] = basins
+        elif stage == "trap":
+            basins = state["basins"]
+            pre_pts = basins["pretrained"].endpoints
+            # stage 2: from every pretrained model, GDA and (separately) plain fine-tuning
+            s2 = aj.toy_descend(
+                jnp.concatenate([pre_pts, pre_pts]),
+                jnp.concatenate(
+                    [jnp.broadcast_to(w["gda"], (S, 4)), jnp.broadcast_to(w["retain"], (S, 4))]
+                ),
+                steps=args.steps,
+                **kw,
+            )
+            gda_from_pre = aj.toy_polish(s2[:S], w["gda"], **kw)
+            ft_from_pre = s2[S:]
+            gda_from_init = basins["gda"].endpoints
+            # stage 3: fine-tune every GDA solution on the retain objective (descent only)
+            s3 = aj.toy_descend(
+                jnp.concatenate([gda_from_pre, gda_from_init]),
+                w["retain"],
+                steps=args.steps,
+                **kw,
+            )
+            state["trap"] = dict(
+                oracle=basins["retain"].endpoints,
+                finetune_pretrained=ft_from_pre,
+                gda_then_finetune=s3[:S],
+                gda_from_init_then_finetune=s3[S:],
+            )
+        elif stage == "phase":
+            state["phase"] = _phase(aj, jnp, args, dt, tol, state["basins"], kw)
+        else:
+            res = args.resolution
+            a_f = jnp.linspace(args.a_range[0], args.a_range[1], res, dtype=dt)
+            b_f = jnp.linspace(args.b_range[0], args.b_range[1], res, dtype=dt)
+            state["landscapes"] = {
+                k: np.asarray(aj.toy_landscape(w[k], a_f, b_f, **kw)) for k in OBJECTIVES
+            }
+            state["axes_fine"] = (np.asarray(a_f), np.asarray(b_f))
+        timings[stage] = time.perf_counter() - t0
+
+    basins = state["basins"]
+    ret_min = np.asarray(basins["retain"].minima, dtype=np.float64)
+    pre_min = np.asarray(basins["pretrained"].minima, dtype=np.float64)
+    data = aj.toy_data(dt)
+
+    def loss(theta: Any, k: str) -> np.ndarray:
+        return np.asarray(aj.toy_loss(jnp.asarray(theta, dt), w[k], **kw), dtype=np.float64)
+
+    minima_out: dict[str, Any] = {}
+    for k in OBJECTIVES:
+        B = basins[k]
+        lab = np.asarray(B.labels)
+        pos = np.maximum(np.asarray(w[k], dtype=np.float64), 0.0)
+        ret_w = np.asarray(w["retain"], dtype=np.float64)
+        rows = []
+        for j in range(B.minima.shape[0]):
+            corr = np.asarray(B.correct[j])
+            rows.append(
+                dict(
+                    theta=np.asarray(B.minima[j], dtype=np.float64),
+                    loss=float(B.losses[j]),
+                    hessian_eigenvalues=np.asarray(B.hessian_eigenvalues[j], dtype=np.float64),
+                    correct=corr,
+                    correct_weighted=float(np.sum(pos * corr)),
+                    total_weighted=float(np.sum(pos)),
+                    correct_on_retain=float(np.sum(ret_w * corr)),
+                    total_retain=float(np.sum(ret_w)),
+                    basin_fraction=float(np.mean(lab == j)),
+                )
+            )
+        minima_out[k] = dict(
+            weights=np.asarray(w[k], dtype=np.float64),
+            minima=rows,
+            unconverged_fraction=float(np.mean(lab < 0)),
+            basin_labels=lab.reshape(n, n),
+        )
+
+    # GDA's minima in the pretrained landscape: descend the pretrained objective from them.
+    gda_min = basins["gda"].minima
+    if gda_min.shape[0]:
+        ends = aj.toy_descend(gda_min, w["pretrained"], steps=args.steps, **kw)
+        _, gda_in_pre = _assign(aj, ends, w["pretrained"], pre_min, tol, **kw)
+    else:
+        gda_in_pre = np.zeros(0, int)
+
+    trap_out: dict[str, Any] = {}
+    for name, ends in state["trap"].items():
+        pts, lab = _assign(aj, ends, w["retain"], ret_min, tol, **kw)
+        trap_out[name] = dict(
+            fraction_in_oracle_basin=float(np.mean(lab == 0)),
+            fraction_in_other_minima=float(np.mean(lab > 0)),
+            fraction_unassigned=float(np.mean(lab < 0)),
+            mean_retain_loss=float(np.mean(loss(pts, "retain"))),
+        )
+
+    # The canonical pipeline: from the pretrained model (its global minimum).
+    canonical: dict[str, Any] = {}
+    if pre_min.shape[0] and ret_min.shape[0]:
+        th_pre = jnp.asarray(pre_min[0], dt)
+        g, f = aj.toy_gda_then_finetune(th_pre, weights, steps=args.steps, **kw)
+        g = aj.toy_polish(g.astype(dt), w["gda"], **kw)
+        f = aj.toy_polish(f.astype(dt), w["retain"], **kw)
+        canonical = dict(
+            pretrained=np.asarray(th_pre, np.float64),
+            gda=np.asarray(g, np.float64),
+            finetuned=np.asarray(f, np.float64),
+            oracle=ret_min[0],
+            finetuned_retain_loss=float(loss(f, "retain")),
+            oracle_retain_loss=float(loss(ret_min[0], "retain")),
+            finetuned_correct=np.asarray(aj.toy_correct(f, data, args.output_map)),
+        )
+
+    summary = dict(
+        study=STUDY,
+        config=dict(
+            seeds=S,
+            grid=[n, n],
+            resolution=args.resolution,
+            output_map=args.output_map,
+            lam=args.lam,
+            forget=args.forget,
+            ratio=args.ratio,
+            steps=args.steps,
+            a_range=list(args.a_range),
+            b_range=list(args.b_range),
+            dtype=str(jnp.dtype(dt)),
+            data=dict(
+                inputs=np.asarray(data.inputs, np.float64),
+                labels=np.asarray(data.labels, np.float64),
+                multiplicities=np.asarray(data.multiplicities, np.float64),
+            ),
+        ),
+        objectives=minima_out,
+        gda_minima_in_pretrained_basin=np.asarray(gda_in_pre),
+        trap=trap_out,
+        canonical=canonical,
+        phase_diagram=state["phase"],
+        timings_s=timings,
+    )
+    state["summary"] = summary
+    return state
+
+
+def _phase(aj, jnp, args, dt, tol, basins, kw) -> dict[str, Any]:
+    """GDA-then-fine-tune from the pretrained model over (ratio, forget count)."""
+    m_last = int(np.asarray(aj.toy_data().multiplicities)[-1])
+    ratios = np.linspace(0.0, args.phase_max_ratio, args.phase_points)
+    counts = np.arange(m_last + 1)
+    pre_min = np.asarray(basins["pretrained"].minima, dtype=np.float64)
+    th_pre = jnp.asarray(pre_min[0], dt)
+    forget = np.zeros((1, counts.size, 4))
+    forget[..., -1] = counts
+    W = aj.toy_weights(forget=forget, ratio=ratios[:, None])  # (P, K, 4)
+    Wd = aj.ToyWeights(*(jnp.asarray(x, dt) for x in W))
+    g, f = aj.toy_gda_then_finetune(th_pre, Wd, steps=args.steps, **kw)
+    # oracle of every forget count: lowest minimum of its retain objective
+    _, _, coarse = aj.toy_grid(tuple(args.a_range), tuple(args.b_range), 24, 24, dt)
+    oracles, oracle_losses = [], []
+    for k in counts:
+        wr = Wd.retain[0, k]
+        B = aj.toy_find_minima(wr, coarse, steps=args.steps, **kw)
+        oracles.append(np.asarray(B.minima[0], np.float64))
+        oracle_losses.append(float(B.losses[0]))
+    oracles_a = np.asarray(oracles)
+    f_pol = np.asarray(aj.toy_polish(f, Wd.retain, **kw), np.float64)
+    dist = np.linalg.norm(f_pol - oracles_a[None], axis=-1)
+    ft_loss = np.asarray(aj.toy_loss(jnp.asarray(f_pol, dt), Wd.retain, **kw), np.float64)
+    failure = dist > tol
+    # Critical GDA weight at x = 4: the largest weight w for which GDA (objective weights
+    # (5, 4, 1, w)) from the pretrained model ends in the pretrained objective's inferior basin.
+    w_axis = np.linspace(-1.0, 2.0, 301)
+    Wg = jnp.asarray(
+        np.concatenate(
+            [np.broadcast_to(W.pretrained[0, 0, :3], (301, 3)), w_axis[:, None]], axis=1
+        ),
+        dt,
+    )
+    g_w = aj.toy_descend(th_pre, Wg, steps=args.steps, **kw)
+    back = aj.toy_descend(g_w, Wd.pretrained[0, 0], steps=args.steps, **kw)
+    _, lab = _assign(aj, back, Wd.pretrained[0, 0], pre_min, tol, **kw)
+    inferior = lab != 0
+    critical = float(w_axis[inferior].max()) if inferior.any() else None
+    return dict(
+        ratios=ratios,
+        forget_counts=counts,
+        critical_gda_weight=critical,
+        gda_weight_at_x4=np.asarray(Wd.gda[..., -1], np.float64),
+        failure=failure,
+        retain_loss_gap=ft_loss - np.asarray(oracle_losses)[None],
+        gda_solution=np.asarray(g, np.float64),
+        finetuned=f_pol,
+        oracles=oracles_a,
+        oracle_losses=np.asarray(oracle_losses),
+        smallest_failing_ratio={
+            int(k): (float(ratios[failure[:, i]].min()) if failure[:, i].any() else None)
+            for i, k in enumerate(counts)
+        },
+        examples=_phase_examples(aj, jnp, th_pre, oracles_a, dt, tol, args, kw),
+    )
+
+
+def _phase_examples(aj, jnp, th_pre, oracles, dt, tol, args, kw) -> list[dict[str, Any]]:
+    """The paper's two named configurations, computed exactly (not read off the grid)."""
+    out = []
+    for ratio, k in ((1.0, 2), (2.0, 1), (3.0, 1)):
+        W = aj.toy_weights(forget=k, ratio=ratio)
+        Wd = aj.ToyWeights(*(jnp.asarray(x, dt) for x in W))
+        g, f = aj.toy_gda_then_finetune(th_pre, Wd, steps=args.steps, **kw)
+        f = np.asarray(aj.toy_polish(f, Wd.retain, **kw), np.float64)
+        out.append(
+            dict(
+                ratio=ratio,
+                forget=k,
+                gda_weight_at_x4=float(Wd.gda[-1]),
+                gda_solution=np.asarray(g, np.float64),
+                finetuned=f,
+                oracle=oracles[k],
+                failure=bool(np.linalg.norm(f - oracles[k]) > tol),
+                finetuned_retain_loss=float(aj.toy_loss(jnp.asarray(f, dt), Wd.retain, **kw)),
+            )
+        )
+    return out
+
+
+# ----------------------------------------------------------------------------- outputs
+def plot_landscapes(state: dict[str, Any], args: argparse.Namespace) -> Any:
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+
+    s = state["summary"]
+    a_f, b_f = state["axes_fine"]
+    n = s["config"]["grid"][0]
+    ext = [args.a_range[0], args.a_range[1], args.b_range[0], args.b_range[1]]
+    palette = ["#cfe3f7", "#f8d4c8", "#d9ecd0", "#eadcf2", "#fbefc5"]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6), constrained_layout=True)
+    pre_min = [m["theta"] for m in s["objectives"]["pretrained"]["minima"]]
+    for ax, k in zip(axes, OBJECTIVES):
+        obj = s["objectives"][k]
+        lab = np.asarray(obj["basin_labels"], dtype=float)
+        lab[lab < 0] = np.nan
+        cmap = ListedColormap(palette[: max(1, len(obj["minima"]))])
+        ax.imshow(
+            lab,
+            origin="lower",
+            extent=ext,
+            aspect="auto",
+            cmap=cmap,
+            vmin=-0.5,
+            vmax=max(1, len(obj["minima"])) - 0.5,
+            interpolation="nearest",
+        )
+        z = state["landscapes"][k]
+        zs = z - z.min()
+        levels = np.quantile(zs, np.linspace(0.0, 0.9, 16) ** 2) + 1e-9
+        ax.contour(a_f, b_f, zs, levels=np.unique(levels), colors="k", linewidths=0.5, alpha=0.6)
+        for j, m in enumerate(obj["minima"]):
+            th = m["theta"]
+            ax.plot(*th, marker="*" if j == 0 else "o", color="crimson", ms=14 if j == 0 else 9)
+            tag = f"L={m['loss']:.2f}, {m['correct_weighted']:g}/{m['total_weighted']:g} right"
+            ax.annotate(tag, th, textcoords="offset points", xytext=(6, 6), fontsize=8)
+        if k == "gda":
+            for th in pre_min:
+                ax.plot(*th, marker="x", color="k", ms=8)
+        ax.set_title(f"{TITLES[k]}: weights {np.asarray(obj['weights']).tolist()}")
+        ax.set_xlabel("a")
+        ax.set_ylabel("b")
+    c = s["canonical"]
+    if c:
+        ax = axes[1]
+        path = np.stack([c["pretrained"], c["gda"], c["finetuned"]])
+        ax.annotate(
+            "",
+            xy=path[1],
+            xytext=path[0],
+            arrowprops=dict(arrowstyle="->", color="purple", lw=1.5),
+        )
+        ax.text(*((path[0] + path[1]) / 2), " GDA", color="purple", fontsize=9)
+    fig.suptitle(
+        f"Toy landscapes ({args.output_map}, λ={args.lam}, forget {args.forget} at x=4, "
+        f"ratio {args.ratio}); colours: basins of attraction of {n}×{n} initialisations; "
+        "★ lowest minimum; × (GDA panel): pretrained minima",
+        fontsize=10,
+    )
+    return fig
+
+
+def plot_phase(state: dict[str, Any]) -> Any:
+    import matplotlib.pyplot as plt
+
+    ph = state["summary"]["phase_diagram"]
+    r = np.asarray(ph["ratios"])
+    k = np.asarray(ph["forget_counts"])
+    fail = np.asarray(ph["failure"], dtype=float)
+    fig, ax = plt.subplots(figsize=(7, 3.6), constrained_layout=True)
+    dr = (r[1] - r[0]) / 2 if r.size > 1 else 0.5
+    ax.imshow(
+        fail.T,
+        origin="lower",
+        aspect="auto",
+        extent=[r[0] - dr, r[-1] + dr, k[0] - 0.5, k[-1] + 0.5],
+        cmap="RdYlGn_r",
+        vmin=0,
+        vmax=1,
+        interpolation="nearest",
+    )
+    rr = np.linspace(r[0], r[-1], 200)
+    ax.plot(rr, 4.0 / (1.0 + rr), "k:", lw=1, label="GDA weight at x=4 is 0: (1+r)k = 4")
+    wc = ph["critical_gda_weight"]
+    if wc is not None:
+        ax.plot(
+            rr,
+            (4.0 - wc) / (1.0 + rr),
+            "k--",
+            lw=1,
+            label=f"GDA weight = w* = {wc:.2f} (GDA lands in the inferior basin below)",
+        )
+    for ex in ph["examples"]:
+        ax.plot(
+            ex["ratio"],
+            ex["forget"],
+            marker="o",
+            mfc="none",
+            mec="k",
+            ms=12,
+        )
+        ax.annotate(
+            f"r={ex['ratio']:g}, k={ex['forget']}: {'trapped' if ex['failure'] else 'recovers'}",
+            (ex["ratio"], ex["forget"]),
+            textcoords="offset points",
+            xytext=(8, 6),
+            fontsize=8,
+        )
+    ax.set_ylim(k[0] - 0.5, k[-1] + 0.5)
+    ax.set_xlabel("ascent / descent step-size ratio r")
+    ax.set_ylabel("forget count k (copies of x=4)")
+    ax.set_title(
+        "GDA then fine-tune from the pretrained model: red = misses the oracle\n"
+        "(k = 4: the retain set has no x=4 left, the oracle itself is the x=3 basin)",
+        fontsize=10,
+    )
+    ax.legend(loc="upper right", fontsize=8)
+    return fig
+
+
+def tables(summary: dict[str, Any]) -> str:
+    rows = []
+    for k in OBJECTIVES:
+        for j, m in enumerate(summary["objectives"][k]["minima"]):
+            rows.append(
+                [
+                    TITLES[k],
+                    j,
+                    float(m["theta"][0]),
+                    float(m["theta"][1]),
+                    m["loss"],
+                    float(m["hessian_eigenvalues"][0]),
+                    float(m["hessian_eigenvalues"][1]),
+                    f"{m['correct_weighted']:g}/{m['total_weighted']:g}",
+                    f"{m['correct_on_retain']:g}/{m['total_retain']:g}",
+                    m["basin_fraction"],
+                ]
+            )
+    t1 = markdown_table(
+        [
+            "objective",
+            "#",
+            "a",
+            "b",
+            "loss",
+            "eig min",
+            "eig max",
+            "right (own)",
+            "right (retain)",
+            "basin share",
+        ],
+        rows,
+    )
+    t2 = markdown_table(
+        ["pipeline (every initialisation)", "in oracle basin", "in other minimum", "mean loss"],
+        [
+            [
+                name,
+                v["fraction_in_oracle_basin"],
+                v["fraction_in_other_minima"],
+                v["mean_retain_loss"],
+            ]
+            for name, v in summary["trap"].items()
+        ],
+    )
+    ph = summary["phase_diagram"]
+    t3 = markdown_table(
+        ["ratio r", "forget k", "GDA weight at x=4", "trapped", "fine-tuned retain loss"],
+        [
+            [
+                e["ratio"],
+                e["forget"],
+                e["gda_weight_at_x4"],
+                e["failure"],
+                e["finetuned_retain_loss"],
+            ]
+            for e in ph["examples"]
+        ],
+    )
+    t4 = markdown_table(
+        ["forget k", "smallest trapping ratio on the grid"],
+        [[k, v] for k, v in ph["smallest_failing_ratio"].items()],
+    )
+    t4 += (
+        f"\nCritical GDA weight at x=4 (GDA lands in the inferior basin for weights <= w*): "
+        f"w* = {ph['critical_gda_weight']}\n"
+    )
+    return (
+        "## Minima\n\n"
+        + t1
+        + "\n## Trap (retain objective after each pipeline)\n\n"
+        + t2
+        + "\n## Step-size ratio examples (App. B)\n\n"
+        + t3
+        + "\n## Phase diagram\n\n"
+        + t4
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    for name in ("a_range", "b_range"):
+        lo, hi = getattr(args, name)
+        if not lo < hi:
+            parser.error(f"argument --{name.replace('_', '-')}: LOW must be < HIGH, got {lo} {hi}")
+    out = prepare_out_dir(parser, args.out, STUDY, args.overwrite)
+    use_headless_matplotlib()
+    t0 = time.perf_counter()
+    state = run(args)
+    summary = state["summary"]
+    summary["timings_s"]["total"] = time.perf_counter() - t0
+    text = tables(summary)
+    write_json(out / "summary.json", summary)
+    write_text(out / "table.md", text)
+    save_figure(plot_landscapes(state, args), out / "landscapes.png")
+    save_figure(plot_phase(state), out / "phase_diagram.png")
+    print(text)
+    print(
+        f"total {summary['timings_s']['total']:.1f} s; wrote summary.json, table.md, "
+        f"landscapes.png, phase_diagram.png to {out}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
