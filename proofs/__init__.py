@@ -24,6 +24,7 @@ MODULES: dict[str, str] = {
     "objectives": "§1 objectives and gradients",
     "one_coordinate": "§2 one correlated coordinate (Lemmas 2-5, Cor. 1)",
     "iterative_da": "§2.1 iterative descent-ascent",
+    "cross_correlation": "§3 cross-dimensional correlation (Lemmas 6-10)",
     "random_forget": "§4 random forget sets (Lemma 1)",
 }
 

@@ -21,7 +21,11 @@ import proofs
 from proofs.__main__ import main
 
 #: claim name -> why it is false (documented in docs/theory/proofs.md)
-KNOWN_FALSE: dict[str, str] = {}
+KNOWN_FALSE: dict[str, str] = {
+    # THEORY.md §3's table prints 0.101 for Lemma 9's alpha_9 at rho = 0.9; the formula
+    # gives 0.100452..., which rounds to 0.100 (the other three rows round correctly).
+    "numbers.window_table_lemma9": "THEORY.md table: alpha_9(0.9) = 0.10045, printed 0.101",
+}
 
 
 @functools.cache
