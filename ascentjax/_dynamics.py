@@ -632,7 +632,8 @@ def _classify_2d(
             max_period=max_period,
             tol=tol,
             lyap_tol=lyap_tol,
-            fixed_point_is_da=basin,
+            # A fixed point of a gradient step or of the flow is a stationary point: "da".
+            fixed_point_is_da=basin if scheme == "iterative" else None,
             residual=resid,
         )
 
@@ -657,7 +658,7 @@ def classify_da_2d(
     max_period: int = 32,
     tol: float | None = None,
     lyap_tol: float = 0.01,
-    n_flow: int = 1024,
+    n_flow: int = 512,
     chunk_size: int = 4096,
     dtype: Any = None,
 ) -> OrbitClass:
@@ -666,8 +667,9 @@ def classify_da_2d(
     ``eta``, ``alpha``, ``rho`` and ``lam`` broadcast; see :func:`da_step_2d` for the maps.
     A fixed point is ``"da"`` when ``n_flow`` unit RK4 steps of the time-rescaled gradient
     flow of :math:`L_{DA}` started there stay in :math:`\|w\|_\infty \le 40` (it lies in the
-    basin of a stationary point; the flow's run-off moves about 0.25 per step, so 1024 steps
-    are ample), ``"spurious"`` when that flow escapes.
+    basin of a stationary point; the flow's run-off moves about 0.25 per step, so 512 steps
+    are ample), ``"spurious"`` when that flow escapes. Only iterative DA needs the test: a
+    fixed point of a gradient step or of the flow is a stationary point.
 
     Args:
         eta: step size(s) :math:`\eta > 0`.
