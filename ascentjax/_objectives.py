@@ -58,10 +58,14 @@ def margins(w: ArrayLike, data: Dataset) -> jax.Array:
     return data.y * (data.x @ jnp.asarray(w))
 
 
-def _mean(values: jax.Array, weight: jax.Array) -> jax.Array:
+def _normalised(weight: jax.Array) -> jax.Array:
+    """``weight / sum(weight)``, or zeros when the sum is 0 (an empty set)."""
     total = jnp.sum(weight)
-    safe = jnp.where(total > 0, total, 1)
-    return jnp.where(total > 0, jnp.sum(weight * values) / safe, 0)
+    return jnp.where(total > 0, weight / jnp.where(total > 0, total, 1), 0)
+
+
+def _mean(values: jax.Array, weight: jax.Array) -> jax.Array:
+    return jnp.sum(_normalised(weight) * values)
 
 
 def _ridge(w: jax.Array, lam: ArrayLike) -> jax.Array:
@@ -197,4 +201,9 @@ def da_objective(w: ArrayLike, data: Dataset, lam: ArrayLike, loss: LossLike = "
         0.0
     """
     w = jnp.asarray(w)
-    return retain_loss(w, data, loss) - forget_loss(w, data, loss) + _ridge(w, lam)
+    # one weighted sum with coefficients v_i/|R| on R and -v_i/|F| on F: a single
+    # pass over the data in the forward and backward computations
+    coef = _normalised(jnp.where(data.forget, 0, data.weight)) - _normalised(
+        jnp.where(data.forget, data.weight, 0)
+    )
+    return jnp.sum(coef * _losses(w, data, loss)) + _ridge(w, lam)

@@ -1,0 +1,70 @@
+"""Shared benchmark plumbing: the workload registry, timers, machine info, JSON output."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+WORKLOADS: dict[str, Callable[..., dict]] = {}
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def register(name: str) -> Callable[[Callable[..., dict]], Callable[..., dict]]:
+    """Decorator: register ``run(quick, repeats) -> dict`` under ``name``."""
+
+    def deco(fn: Callable[..., dict]) -> Callable[..., dict]:
+        if name in WORKLOADS and WORKLOADS[name] is not fn:
+            raise ValueError(f"workload {name!r} registered twice")
+        WORKLOADS[name] = fn
+        return fn
+
+    return deco
+
+
+def best_of(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
+    """Best wall time of ``repeats`` calls of ``fn`` (which must block until done)."""
+    best, out = float("inf"), None
+    for _ in range(max(1, repeats)):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def machine_info() -> dict:
+    """Where the numbers were measured (timings are only comparable within one record)."""
+    import jax
+    import numpy as np
+
+    info = {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "jax": jax.__version__,
+        "jax_backend": jax.default_backend(),
+        "jax_devices": [str(d) for d in jax.devices()],
+        "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    try:
+        info["loadavg_1min"] = os.getloadavg()[0]
+    except OSError:  # pragma: no cover - not on every platform
+        pass
+    return info
+
+
+def write_json(path: Path, record: dict) -> Path:
+    """Write ``record`` atomically as indented JSON; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
