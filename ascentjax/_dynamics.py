@@ -92,30 +92,29 @@ _FLOW_ESCAPE = 40.0  # |w| beyond which the basin test's gradient flow counts as
 class OrbitClass(NamedTuple):
     r"""Long-run behaviour of one orbit (a pytree; every field gains the grid's shape).
 
-    Attributes:
-        regime: int32 code, an index into :data:`REGIMES`.
-        period: int32 smallest period found (1 for fixed points), 0 if none.
-        lyapunov: largest Lyapunov exponent, the mean of :math:`\log\|J v_t\|` over the
-            recorded iterates (tangent :math:`v` propagated with ``jax.jvp`` and
-            renormalised each step; for a cycle of period :math:`p` over the last
-            :math:`p\lfloor M/p\rfloor` steps, i.e. exactly :math:`\log|\text{multiplier}|/p`);
-            NaN for divergent orbits.
-        w_final: the last iterate (shape ``(...,)`` in 1-D, ``(..., 2)`` in 2-D).
-        orbit_min: componentwise minimum over the recorded iterates.
-        orbit_max: componentwise maximum over the recorded iterates.
-        residual: :math:`\|\nabla L_{DA}(w)\| / s(w)` at the last iterate, where :math:`s`
-            sums the magnitudes of the terms of the gradient (0 at a stationary point,
-            :math:`O(\eta)` at the shifted fixed point of iterative DA, order one at a
-            spurious fixed point).
+    ``regime`` indexes :data:`REGIMES`; see each field below.
     """
 
     regime: jax.Array
+    """int32 code, an index into :data:`REGIMES`."""
     period: jax.Array
+    """int32 smallest period found (1 for fixed points), 0 if none."""
     lyapunov: jax.Array
+    r"""Largest Lyapunov exponent: the mean of :math:`\log\|J v_t\|` over the recorded
+    iterates (tangent :math:`v` propagated with ``jax.jvp``, renormalised each step; for a
+    cycle of period :math:`p` over the last :math:`p\lfloor M/p\rfloor` steps, i.e. exactly
+    :math:`\log|\text{multiplier}|/p`); NaN for divergent orbits."""
     w_final: jax.Array
+    """The last iterate (shape ``(...,)`` in 1-D, ``(..., 2)`` in 2-D)."""
     orbit_min: jax.Array
+    """Componentwise minimum over the recorded iterates."""
     orbit_max: jax.Array
+    """Componentwise maximum over the recorded iterates."""
     residual: jax.Array
+    r"""Relative gradient :math:`\|\nabla L_{DA}(w)\| / s(w)` at the last iterate, where
+    :math:`s` sums the magnitudes of the gradient's terms (0 at a stationary point,
+    :math:`O(\eta)` at the shifted fixed point of iterative DA, order one at a spurious
+    fixed point)."""
 
 
 # ----------------------------------------------------------------------------- helpers
