@@ -26,6 +26,7 @@ MODULES: dict[str, str] = {
     "iterative_da": "§2.1 iterative descent-ascent",
     "cross_correlation": "§3 cross-dimensional correlation (Lemmas 6-10)",
     "random_forget": "§4 random forget sets (Lemma 1)",
+    "toy_model": "§5 nonconvex toy (App. B)",
 }
 
 

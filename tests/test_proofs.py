@@ -25,6 +25,17 @@ KNOWN_FALSE: dict[str, str] = {
     # THEORY.md §3's table prints 0.101 for Lemma 9's alpha_9 at rho = 0.9; the formula
     # gives 0.100452..., which rounds to 0.100 (the other three rows round correctly).
     "numbers.window_table_lemma9": "THEORY.md table: alpha_9(0.9) = 0.10045, printed 0.101",
+    # THEORY.md §5 prints the pretrained model's local minimum as (1.82, -0.74); it is
+    # (1.8130, -0.7388) (loss 16.58): a = 1.81 (the retrain local minimum is at 1.82).
+    "landscape.minimum_pretrained_local": "pretrained local minimum a = 1.813, printed 1.82",
+    # App. B example: ascent step twice the descent step and ONE forgotten copy gives GDA
+    # weights (5, 4, 1, 1); GD from the pretrained model stays in the good basin (x = 4
+    # right). The paper's objective (weight 0 at x = 4) with one copy needs ratio 3.
+    "appB.ratio2_forget1_same_failure": "ratio 2 + one copy: GDA ends at (1.20, -0.26)",
+    # "for any ratio a forget count exists": with 4 copies at x = 4, a ratio of 0.1 has no
+    # forget count k in {1, 2, 3} whose GDA run reaches the inferior basin (k = 4 makes the
+    # oracle itself ignore x = 4).
+    "appB.every_ratio_has_a_count": "ratio 0.1: no forget count recreates the failure",
 }
 
 
