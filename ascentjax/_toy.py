@@ -63,10 +63,11 @@ _OUTPUT_MAPS = ("tanh", "tanh_half", "paper_sigmoid")
 class ToyData(NamedTuple):
     """The toy data set: inputs, labels and multiplicities, each of shape ``(n,)``.
 
-    Attributes:
-        inputs: scalar inputs :math:`x_i` (embedded as :math:`(x_i, x_i^2)`).
-        labels: labels :math:`y_i \\in \\{-1, +1\\}`.
-        multiplicities: how many copies of each point the full training set holds.
+    Fields:
+
+    * ``inputs``: scalar inputs :math:`x_i` (embedded as :math:`(x_i, x_i^2)`).
+    * ``labels``: labels :math:`y_i \\in \\{-1, +1\\}`.
+    * ``multiplicities``: how many copies of each point the full training set holds.
     """
 
     inputs: Array
@@ -77,11 +78,12 @@ class ToyData(NamedTuple):
 class ToyWeights(NamedTuple):
     """Per-point weights of the three objectives of the toy (each of shape ``(n,)``).
 
-    Attributes:
-        pretrained: :math:`m`, the full training set.
-        retain: :math:`m - f`, the retain set (the oracle retrains on it).
-        gda: :math:`m - f - r f = m - (1 + r) f`, the objective whose gradient flow GDA
-            with ascent/descent step-size ratio :math:`r` follows.
+    Fields:
+
+    * ``pretrained``: :math:`m`, the full training set.
+    * ``retain``: :math:`m - f`, the retain set (the oracle retrains on it).
+    * ``gda``: :math:`m - f - r f = m - (1 + r) f`, the objective whose gradient flow GDA
+      with ascent/descent step-size ratio :math:`r` follows.
     """
 
     pretrained: Array
@@ -718,16 +720,17 @@ def toy_gda_then_finetune(
 class ToyBasins(NamedTuple):
     """Local minima of a toy objective and their basins of attraction.
 
-    Attributes:
-        minima: the distinct local minima, shape ``(K, 2)``, sorted by loss (index 0 is
-            the lowest minimum found).
-        losses: :math:`L_w` at each minimum, shape ``(K,)``.
-        hessian_eigenvalues: ascending eigenvalues of :math:`\\nabla^2 L_w` at each
-            minimum, shape ``(K, 2)`` (all positive: each is a strict local minimum).
-        correct: which points each minimum classifies right, shape ``(K, n)``.
-        labels: for every initialisation, the index of the minimum it converged to, or
-            ``-1`` (did not converge to a strict minimum), shape ``(S,)``.
-        endpoints: the polished endpoint of every initialisation, shape ``(S, 2)``.
+    Fields:
+
+    * ``minima``: the distinct local minima, shape ``(K, 2)``, sorted by loss (index 0 is
+      the lowest minimum found).
+    * ``losses``: :math:`L_w` at each minimum, shape ``(K,)``.
+    * ``hessian_eigenvalues``: ascending eigenvalues of :math:`\\nabla^2 L_w` at each
+      minimum, shape ``(K, 2)`` (all positive: each is a strict local minimum).
+    * ``correct``: which points each minimum classifies right, shape ``(K, n)``.
+    * ``labels``: for every initialisation, the index of the minimum it converged to, or
+      ``-1`` (did not converge to a strict minimum), shape ``(S,)``.
+    * ``endpoints``: the polished endpoint of every initialisation, shape ``(S, 2)``.
     """
 
     minima: Array

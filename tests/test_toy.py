@@ -300,3 +300,26 @@ def test_weights_batch_over_ratio_and_forget():
     np.testing.assert_allclose(np.asarray(w.retain[..., -1]), [[4, 3, 2], [4, 3, 2]])
     jw = jax.jit(lambda r: aj.toy_weights(forget=2, ratio=r).gda)(2.0)
     np.testing.assert_allclose(np.asarray(jw), [5, 4, 1, -2])
+
+
+def test_jit_vmap_grad_of_public_numerics():
+    w = jnp.asarray(W_RET)
+    th0 = jnp.array([[0.5, -0.5], [2.0, -1.0]])
+    eager = aj.toy_descend(th0, w, steps=200)
+    jitted = jax.jit(lambda t: aj.toy_descend(t, w, steps=200))(th0)
+    np.testing.assert_allclose(np.asarray(jitted), np.asarray(eager), rtol=1e-12)
+    pol = jax.jit(lambda t: aj.toy_polish(t, w, iterations=5))(th0)
+    np.testing.assert_allclose(np.asarray(pol), np.asarray(aj.toy_polish(th0, w, iterations=5)))
+    # gradient through a descent run: d(final loss)/d(initial point) vs central differences
+    f = lambda t: aj.toy_loss(aj.toy_descend(t, w, steps=50), w)  # noqa: E731
+    g = np.asarray(jax.grad(f)(th0[0]))
+    e = 1e-6
+    fd = [(f(th0[0] + e * d) - f(th0[0] - e * d)) / (2 * e) for d in jnp.eye(2)]
+    # central differences in float64 with e = 1e-6: ~1e-8 relative error
+    np.testing.assert_allclose(g, np.asarray(fd), rtol=1e-6)
+    preds = jax.vmap(lambda t: aj.toy_predict(t, jnp.asarray(X)))(th0)
+    np.testing.assert_allclose(
+        np.asarray(preds), np.tanh(np.asarray(th0)[:, :1] * X + np.asarray(th0)[:, 1:] * X**2)
+    )
+    lr = jax.jit(aj.toy_learning_rate)(w)
+    np.testing.assert_allclose(float(lr), float(aj.toy_learning_rate(w)))
