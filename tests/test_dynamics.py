@@ -325,3 +325,23 @@ def test_2d_spurious_fixed_point_exists():
     np.testing.assert_allclose(np_iterative_2d(w, 10.0, 0.2), w, atol=1e-9)
     g = np_grad_lda_2d(w, 0.2)
     assert np.max(np.abs(g)) > 1e-3  # not a stationary point of L_DA
+
+
+def test_2d_step_jacobian_and_boundaries_grad():
+    """jax.jacfwd of the 2-D map against central differences of the NumPy map."""
+    w = np.array([0.3, -0.2])
+    jac = np.asarray(jax.jacfwd(lambda v: aj.da_step_2d(v, 0.9, 0.1))(jnp.asarray(w)))
+    h = 1e-6
+    fd = np.stack(
+        [
+            (np_iterative_2d(w + h * e, 0.9, 0.1) - np_iterative_2d(w - h * e, 0.9, 0.1)) / (2 * h)
+            for e in np.eye(2)
+        ],
+        axis=1,
+    )
+    np.testing.assert_allclose(jac, fd, atol=1e-8)  # central differences: O(h^2) + eps/h
+    batched = jax.vmap(lambda v: aj.da_step_2d(v, 0.9, 0.1))(jnp.stack([jnp.asarray(w)] * 3))
+    np.testing.assert_allclose(batched[1], np_iterative_2d(w, 0.9, 0.1), rtol=1e-14)
+    # d/d(lam_da) of the case-2/3 boundary 1 + lam_da/(e r) is 1/(e r).
+    slope = jax.grad(lambda lam: aj.da_branch_boundaries(0.05, lam)[1])(0.02)
+    assert float(slope) == pytest.approx(1 / (np.e * 0.05), rel=1e-14)
