@@ -346,3 +346,29 @@ class Recorder:
         if dup:
             raise RuntimeError(f"duplicate claim names in {self.module}: {sorted(dup)}")
         return CheckResult(self.module, tuple(self.claims), time.perf_counter() - self._t0)
+
+
+def to_html(results: Iterable[CheckResult]) -> str:
+    """An HTML table of every claim (for the docs): module, claim, section, kind, status,
+    residual, grid size; failed claims carry their counterexample."""
+    import html
+
+    rows = [
+        "<table class='proofs-report'><thead><tr><th>module</th><th>claim</th>"
+        "<th>section</th><th>kind</th><th></th><th>residual</th><th>grid</th>"
+        "<th>what is compared</th></tr></thead><tbody>"
+    ]
+    for res in results:
+        for c in res.claims:
+            r = "—" if math.isnan(c.residual) else f"{c.residual:.1e}"
+            what = html.escape(c.detail)
+            if c.counterexample:
+                what += f"<br/><b>counterexample:</b> {html.escape(c.counterexample)}"
+            rows.append(
+                f"<tr><td>{res.module}</td><td><code>{html.escape(c.name)}</code></td>"
+                f"<td>{html.escape(c.section)}</td><td>{c.kind}</td>"
+                f"<td>{SYMBOL[c.status]}</td><td>{r}</td><td>{c.grid_size}</td>"
+                f"<td>{what}</td></tr>"
+            )
+    rows.append("</tbody></table>")
+    return "\n".join(rows)
