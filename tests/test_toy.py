@@ -75,20 +75,23 @@ def basins():
 
 # ----------------------------------------------------------------------------- THEORY §5 numbers
 def test_theory_minima_match_independent_scipy(ref):
-    # THEORY.md §5 prints two decimals for coordinates and losses: tolerance 0.006 / 0.006.
+    # THEORY.md §5 prints two decimals for coordinates and losses: tolerance 0.006 (half a
+    # unit in the last printed digit, plus slack for 0.005 ties).
     expected = {
-        "pre": [((1.35, -0.25), 4.22), ((1.82, -0.74), 16.6)],
+        # THEORY.md prints the pretrained LOCAL minimum as (1.82, -0.74); the independent
+        # minimisation gives (1.8130, -0.7388), i.e. (1.81, -0.74): the spec's a is wrong in
+        # the last digit (the RETRAIN local minimum is the one at a = 1.82). Pinned here.
+        "pre": [((1.35, -0.25), 4.22), ((1.81, -0.74), 16.58)],
         "ret": [((1.29, -0.25), 4.18), ((1.82, -0.74), 8.58)],
         "gda": [((1.83, -0.75), None)],
     }
     for k, mins in expected.items():
         assert len(ref[k]) == len(mins), (k, ref[k])
         for (xy, loss), (x, f) in zip(mins, ref[k]):
-            # 1.82 for the pretrained local minimum: the precise value is 1.8130, so the
-            # spec's "≈ 1.82" is off by one in the last digit; allow 0.01 in a.
-            assert abs(x[0] - xy[0]) < 0.01 and abs(x[1] - xy[1]) < 0.006, (k, x)
+            assert abs(x[0] - xy[0]) < 0.006 and abs(x[1] - xy[1]) < 0.006, (k, x)
             if loss is not None:
-                assert abs(f - loss) < (0.05 if loss > 10 else 0.006), (k, f)
+                assert abs(f - loss) < 0.006, (k, f)
+    assert abs(ref["pre"][1][0][0] - 1.82) > 0.006  # the printed value is off
 
 
 def test_classification_claims(ref):
