@@ -31,6 +31,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike, DTypeLike
 
 from ._data import Dataset
+from ._losses import get_loss
 from ._objectives import retain_objective
 from ._validation import check_nonnegative, check_positive, check_range, is_concrete
 
@@ -169,15 +170,17 @@ def sample_forget_mask(key: jax.Array, n: int, n_forget: int) -> jax.Array:
     Args:
         key: a PRNG key.
         n: :math:`|D|`, a static Python int >= 2.
-        n_forget: :math:`|F|`, a static Python int with :math:`1 \le |F| < |D|`
-            (a forget set must be nonempty and leave a nonempty retain set).
+        n_forget: :math:`|F|`, an integer with :math:`1 \le |F| < |D|` (a forget
+            set must be nonempty and leave a nonempty retain set). It only sets
+            values, not shapes, so it may be traced (one compiled function for
+            several forget sizes); traced values are not checked.
 
     Returns:
         A boolean array of shape ``(n,)`` with ``n_forget`` ``True`` entries.
 
     Raises:
-        ValueError: if ``n_forget <= 0`` or ``n_forget >= n``.
-        TypeError: if a count is traced.
+        ValueError: if a concrete ``n_forget <= 0`` or ``n_forget >= n``.
+        TypeError: if ``n`` is traced.
 
     Example:
         >>> import jax
@@ -188,17 +191,16 @@ def sample_forget_mask(key: jax.Array, n: int, n_forget: int) -> jax.Array:
         ((1000, 10), [3, 3, 3])
     """
     n = _static_int("n", n, 2)
-    if isinstance(n_forget, jax.core.Tracer):
-        raise TypeError("n_forget must be a static Python int (it fixes the forget count)")
-    if isinstance(n_forget, bool) or int(n_forget) != n_forget:
-        raise ValueError(f"n_forget must be an integer count, got {n_forget!r}")
-    if not 1 <= n_forget < n:
-        raise ValueError(
-            f"n_forget must satisfy 1 <= n_forget < n (|F| in [1, |D|) so that the retain "
-            f"set is nonempty), got n_forget={n_forget}, n={n}"
-        )
+    if is_concrete(n_forget):
+        if isinstance(n_forget, bool) or int(n_forget) != n_forget:
+            raise ValueError(f"n_forget must be an integer count, got {n_forget!r}")
+        if not 1 <= n_forget < n:
+            raise ValueError(
+                f"n_forget must satisfy 1 <= n_forget < n (|F| in [1, |D|) so that the "
+                f"retain set is nonempty), got n_forget={n_forget}, n={n}"
+            )
     perm = jax.random.permutation(key, n)
-    return perm < int(n_forget)
+    return perm < jnp.asarray(n_forget)
 
 
 def gaussian_mixture_data(
@@ -338,9 +340,14 @@ def accuracy(
 _N_BACKTRACK = 24  # step sizes 1, 1/2, ..., 2^-23, tried in parallel
 
 
-def _newton(objective: Callable[[jax.Array], jax.Array], w0: jax.Array, max_iter: int, tol):
+def _newton(
+    objective: Callable[[jax.Array], jax.Array],
+    hess: Callable[[jax.Array], jax.Array],
+    w0: jax.Array,
+    max_iter: int,
+    tol,
+):
     grad = jax.grad(objective)
-    hess = jax.hessian(objective)
     steps = 0.5 ** jnp.arange(_N_BACKTRACK, dtype=w0.dtype)
 
     def body(carry):
@@ -437,10 +444,20 @@ def train_oracle(
         return retain_objective(w, data, lam, loss)
 
     gradient = jax.grad(objective)
+    d2loss = jax.vmap(jax.grad(jax.grad(get_loss(loss))))
+
+    def hess(w: jax.Array) -> jax.Array:
+        # margin losses: H = X^T diag(v_R y^2 l''(m) / |R|) X + lam I, one GEMM
+        # (cheaper than jax.hessian's d Hessian-vector products)
+        x, y = data.x, data.y
+        v = jnp.where(data.forget, 0, data.weight)
+        total = jnp.sum(v)
+        c = v * jnp.square(y) * d2loss(y * (x @ w)) / jnp.where(total > 0, total, 1)
+        return (x.T * c) @ x + lam * jnp.eye(x.shape[-1], dtype=x.dtype)
 
     def solve(f, guess):
         del f  # f is the gradient of ``objective``; Newton needs its Hessian too
-        return _newton(objective, guess, max_iter, tol)
+        return _newton(objective, hess, guess, max_iter, tol)
 
     def tangent_solve(g, y):
         return jnp.linalg.solve(jax.jacobian(g)(y), y)

@@ -115,11 +115,15 @@ def test_forget_mask_refuses_bad_sizes(key, n_forget) -> None:
         aj.sample_forget_mask(key, 10, n_forget)
 
 
-def test_forget_mask_refuses_traced_or_fractional_sizes(key) -> None:
+def test_forget_mask_fractional_and_traced_sizes(key) -> None:
     with pytest.raises(ValueError, match="n_forget"):
         aj.sample_forget_mask(key, 10, 2.5)
-    with pytest.raises(TypeError, match="n_forget"):
-        jax.jit(lambda k, m: aj.sample_forget_mask(k, 10, m))(key, 3)
+    with pytest.raises(TypeError, match="n"):
+        jax.jit(lambda k, m: aj.sample_forget_mask(k, m, 3))(key, 10)
+    # a traced forget count only sets values: one compiled function for several sizes
+    sizes = jnp.array([1, 4, 9])
+    masks = jax.jit(jax.vmap(lambda m: aj.sample_forget_mask(key, 10, m)))(sizes)
+    np.testing.assert_array_equal(masks.sum(1), sizes)
 
 
 # ----------------------------------------------------------------------------- data
