@@ -37,27 +37,27 @@ __all__ = [
 class Dataset(NamedTuple):
     r"""A weighted binary-classification data set (a pytree).
 
-    Attributes:
-        x: features, shape ``(n, d)``.
-        y: labels in :math:`\{-1, +1\}`, shape ``(n,)``.
-        forget: boolean forget mask, shape ``(n,)``; ``True`` marks :math:`F`,
-            ``False`` the retain set :math:`R`.
-        weight: nonnegative sample multiplicities, shape ``(n,)``. Counts are
-            weight sums: :math:`|R| = \sum_{i\in R} \text{weight}_i`,
-            :math:`|F| = \sum_{i\in F} \text{weight}_i`.
+    Fields:
+
+    * ``x``: features, shape ``(n, d)``.
+    * ``y``: labels in :math:`\{-1, +1\}`, shape ``(n,)``.
+    * ``forget``: boolean forget mask, shape ``(n,)``; ``True`` marks :math:`F`,
+      ``False`` the retain set :math:`R`.
+    * ``weight``: nonnegative sample multiplicities, shape ``(n,)``. Counts are
+      weight sums: :math:`|R| = \sum_{i\in R} \text{weight}_i`,
+      :math:`|F| = \sum_{i\in F} \text{weight}_i`.
 
     Being a ``NamedTuple``, a ``Dataset`` is a pytree: it passes through
     ``jit``, and a batch of data sets (leading axis on every field) is swept
     with ``vmap`` or :func:`ascentjax.sweep`.
 
     Example:
-        >>> import jax.numpy as jnp
         >>> import ascentjax as aj
-        >>> data = aj.Dataset(
-        ...     x=jnp.ones((3, 1)), y=jnp.ones(3),
-        ...     forget=jnp.array([False, False, True]), weight=jnp.ones(3))
-        >>> float(data.n_retain), float(data.n_forget)
-        (2.0, 1.0)
+        >>> data = aj.one_coordinate_data(2, 0.5, n_retain=10, n_forget=3)
+        >>> data.forget.tolist(), data.weight.tolist()
+        ([False, False, True, True, False, True], [1.0, 1.0, 0.5, 0.5, 8.0, 2.0])
+        >>> float(data.n_retain), float(data.n_forget), float(data.n_total)
+        (10.0, 3.0, 13.0)
     """
 
     x: jax.Array

@@ -67,11 +67,12 @@ LossLike = str | Callable[[jax.Array], jax.Array]
 class UnlearningRule(NamedTuple):
     r"""An unlearning method as a pair of pure functions (optax style).
 
-    Attributes:
-        init: ``init(params) -> state``, the method's initial state (optimizer
-            state, counters; ``()`` when stateless).
-        step: ``step(params, state, data) -> (params, state)``, one update on the
-            :class:`ascentjax.Dataset` ``data``.
+    Fields:
+
+    * ``init``: ``init(params) -> state``, the method's initial state (optimizer
+      state, counters; ``()`` when stateless).
+    * ``step``: ``step(params, state, data) -> (params, state)``, one update on the
+      :class:`ascentjax.Dataset` ``data``.
 
     Every built-in factory returns one, and a user-written rule with the same
     two functions runs through :func:`ascentjax.run_rule` and

@@ -30,15 +30,16 @@ Params = Any
 class Trajectory(NamedTuple):
     r"""Result of :func:`run_rule` (a pytree: it batches under ``vmap`` and ``sweep``).
 
-    Attributes:
-        final: parameters after the run (the last accepted iterate when diverged).
-        observed: ``observe(params)`` after ``stride, 2 stride, ..., steps`` steps,
-            stacked along a new leading axis of length ``steps // stride``.
-        diverged: boolean scalar, ``True`` if some step was rejected.
-        diverged_at: int32 scalar, the 0-based index of the first rejected step
-            (so ``final`` is the iterate after ``diverged_at`` steps); ``-1`` if
-            the run did not diverge.
-        state: the rule's final state.
+    Fields:
+
+    * ``final``: parameters after the run (the last accepted iterate when diverged).
+    * ``observed``: ``observe(params)`` after ``stride, 2 stride, ..., steps`` steps,
+      stacked along a new leading axis of length ``steps // stride``.
+    * ``diverged``: boolean scalar, ``True`` if some step was rejected.
+    * ``diverged_at``: int32 scalar, the 0-based index of the first rejected step
+      (so ``final`` is the iterate after ``diverged_at`` steps); ``-1`` if
+      the run did not diverge.
+    * ``state``: the rule's final state.
 
     Example:
         >>> import jax.numpy as jnp
