@@ -50,11 +50,14 @@ def main(argv: list[str] | None = None) -> int:
         record = workloads[name](quick=args.quick, repeats=repeats)
         records[name] = record
         module = import_module(workloads[name].__module__)
-        for line in getattr(module, "summary_lines", lambda r: [str(r)])(record):
+        lines = getattr(module, "summary_lines", lambda r: [str(r)])(record)
+        for line in lines:
             print(line)
         if args.json is None and not args.quick:
             path = write_json(RESULTS_DIR / f"{name}.json", record)
-            print(f"wrote {path}")
+            table = RESULTS_DIR / f"{name}.md"
+            table.write_text("\n".join(["```text", *lines, "```", ""]), encoding="utf-8")
+            print(f"wrote {path} and {table}")
     if args.json is not None:
         path = write_json(args.json, records)
         print(f"wrote {path}")

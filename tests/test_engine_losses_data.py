@@ -115,6 +115,27 @@ def test_generators_vmap_over_alpha_rho_and_keys(key) -> None:
     assert d.x.shape == (8, 1)
 
 
+def test_grad_through_generator_weights() -> None:
+    # forget mean on the one-coordinate data = [alpha |R_j| e^{-w} + (|F| - alpha |R_j|) e^0]/|F|
+    # (the filler weight shrinks as alpha grows), so with |R_j| = 5, |F| = 10:
+    # d L_DA / d alpha = -0.5 (e^{-w} - 1)
+    def f(alpha):
+        data = aj.one_coordinate_data(5, alpha, n_retain=100, n_forget=10)
+        return aj.da_objective(jnp.array([0.7]), data, 0.01)
+
+    np.testing.assert_allclose(float(jax.grad(f)(0.3)), -0.5 * (np.exp(-0.7) - 1), rtol=1e-14)
+
+    # and with respect to rho: retain margin w1 + rho w2 moves with rho
+    def g(rho):
+        data = aj.cross_correlated_data(rho, 0.1, block_size=5, n_retain=50, n_forget=5)
+        return aj.retain_loss(jnp.array([0.2, 0.4]), data)
+
+    # (1/|R|) sum_R e^{-(w1 + rho w2)} over |S_i| = 5 rows: derivative -0.1 * 0.4 e^{-m}
+    np.testing.assert_allclose(
+        float(jax.grad(g)(0.5)), -0.1 * 0.4 * np.exp(-(0.2 + 0.5 * 0.4)), rtol=1e-14
+    )
+
+
 def test_dtype_follows_request() -> None:
     d = aj.one_coordinate_data(3, 0.5, 20, 5, dtype=jnp.float32)
     assert d.x.dtype == d.weight.dtype == jnp.float32
