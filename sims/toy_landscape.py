@@ -263,22 +263,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             mean_retain_loss=float(np.mean(loss(pts, "retain"))),
         )
 
-    # The canonical pipeline: from the pretrained model (its global minimum).
-    canonical: dict[str, Any] = {}
-    if pre_min.shape[0] and ret_min.shape[0]:
-        th_pre = jnp.asarray(pre_min[0], dt)
-        g, f = aj.toy_gda_then_finetune(th_pre, weights, steps=args.steps, **kw)
-        g = aj.toy_polish(g.astype(dt), w["gda"], **kw)
-        f = aj.toy_polish(f.astype(dt), w["retain"], **kw)
-        canonical = dict(
-            pretrained=np.asarray(th_pre, np.float64),
-            gda=np.asarray(g, np.float64),
-            finetuned=np.asarray(f, np.float64),
-            oracle=ret_min[0],
-            finetuned_retain_loss=float(loss(f, "retain")),
-            oracle_retain_loss=float(loss(ret_min[0], "retain")),
-            finetuned_correct=np.asarray(aj.toy_correct(f, data, args.output_map)),
-        )
+    # The canonical pipeline: from the pretrained model (its global minimum), with the
+    # run's --forget and --ratio (computed with the phase diagram, in the same batch).
+    phase = state["phase"]
+    ex = phase.pop("canonical")
+    canonical = dict(
+        pretrained=pre_min[0],
+        gda=ex["gda_solution"],
+        finetuned=ex["finetuned"],
+        oracle=ret_min[0],
+        finetuned_retain_loss=float(loss(ex["finetuned"], "retain")),
+        oracle_retain_loss=float(loss(ret_min[0], "retain")),
+        finetuned_correct=np.asarray(
+            aj.toy_correct(jnp.asarray(ex["finetuned"], dt), data, args.output_map)
+        ),
+    )
 
     summary = dict(
         study=STUDY,
@@ -304,7 +303,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         gda_minima_in_pretrained_basin=np.asarray(gda_in_pre),
         trap=trap_out,
         canonical=canonical,
-        phase_diagram=state["phase"],
+        phase_diagram=phase,
         timings_s=timings,
     )
     state["summary"] = summary
@@ -312,84 +311,94 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _phase(aj, jnp, args, dt, tol, basins, kw) -> dict[str, Any]:
-    """GDA-then-fine-tune from the pretrained model over (ratio, forget count)."""
-    m_last = int(np.asarray(aj.toy_data().multiplicities)[-1])
+    """GDA-then-fine-tune from the pretrained model over (ratio, forget count).
+
+    Every configuration is one row of the same two vmapped descents (GDA, then the second
+    stage), so the phase grid, the named examples, the canonical run and the sweep of the
+    critical GDA weight compile once and run together.
+    """
+    m = np.asarray(aj.toy_data().multiplicities, dtype=np.float64)
     ratios = np.linspace(0.0, args.phase_max_ratio, args.phase_points)
-    counts = np.arange(m_last + 1)
+    counts = np.arange(int(m[-1]) + 1)
     pre_min = np.asarray(basins["pretrained"].minima, dtype=np.float64)
     th_pre = jnp.asarray(pre_min[0], dt)
-    forget = np.zeros((1, counts.size, 4))
+    P, K = ratios.size, counts.size
+    forget = np.zeros((1, K, 4))
     forget[..., -1] = counts
-    W = aj.toy_weights(forget=forget, ratio=ratios[:, None])  # (P, K, 4)
-    Wd = aj.ToyWeights(*(jnp.asarray(x, dt) for x in W))
-    g, f = aj.toy_gda_then_finetune(th_pre, Wd, steps=args.steps, **kw)
-    # oracle of every forget count: lowest minimum of its retain objective
+    grid_w = aj.toy_weights(forget=forget, ratio=ratios[:, None])  # (P, K, 4)
+    examples = [(1.0, 2), (2.0, 1), (3.0, 1), (float(args.ratio), int(args.forget))]
+    ex_w = [aj.toy_weights(forget=k, ratio=r) for r, k in examples]
+    # critical GDA weight at x = 4: the largest w for which GDA (weights (5, 4, 1, w)) from
+    # the pretrained model ends in the pretrained objective's inferior basin
+    w_axis = np.linspace(-1.0, 2.0, 301)
+    crit_gda = np.concatenate([np.broadcast_to(m[:3], (301, 3)), w_axis[:, None]], axis=1)
+    first = np.concatenate(
+        [np.asarray(grid_w.gda).reshape(-1, 4), [np.asarray(w.gda) for w in ex_w], crit_gda]
+    )
+    second = np.concatenate(
+        [
+            np.asarray(grid_w.retain).reshape(-1, 4),
+            [np.asarray(w.retain) for w in ex_w],
+            np.broadcast_to(m, (301, 4)),
+        ]
+    )
+    first, second = jnp.asarray(first, dt), jnp.asarray(second, dt)
+    g = aj.toy_polish(aj.toy_descend(th_pre, first, steps=args.steps, **kw), first, **kw)
+    f = aj.toy_polish(aj.toy_descend(g, second, steps=args.steps, **kw), second, **kw)
+    f_loss = np.asarray(aj.toy_loss(f, second, **kw), np.float64)
+    g, f = np.asarray(g, np.float64), np.asarray(f, np.float64)
+    n_grid, n_ex = P * K, len(examples)
+
+    # oracle of every forget count: the lowest minimum of its retain objective
     _, _, coarse = aj.toy_grid(tuple(args.a_range), tuple(args.b_range), 24, 24, dt)
+    ret_k = jnp.asarray(np.asarray(grid_w.retain)[0], dt)  # (K, 4)
+    ends = aj.toy_descend(coarse[None], ret_k[:, None], steps=args.steps, **kw)
     oracles, oracle_losses = [], []
-    for k in counts:
-        wr = Wd.retain[0, k]
-        B = aj.toy_find_minima(wr, coarse, steps=args.steps, **kw)
+    for i in range(K):
+        B = aj.toy_find_minima(ret_k[i], coarse, endpoints=ends[i], **kw)
         oracles.append(np.asarray(B.minima[0], np.float64))
         oracle_losses.append(float(B.losses[0]))
-    oracles_a = np.asarray(oracles)
-    f_pol = np.asarray(aj.toy_polish(f, Wd.retain, **kw), np.float64)
-    dist = np.linalg.norm(f_pol - oracles_a[None], axis=-1)
-    ft_loss = np.asarray(aj.toy_loss(jnp.asarray(f_pol, dt), Wd.retain, **kw), np.float64)
-    failure = dist > tol
-    # Critical GDA weight at x = 4: the largest weight w for which GDA (objective weights
-    # (5, 4, 1, w)) from the pretrained model ends in the pretrained objective's inferior basin.
-    w_axis = np.linspace(-1.0, 2.0, 301)
-    Wg = jnp.asarray(
-        np.concatenate(
-            [np.broadcast_to(W.pretrained[0, 0, :3], (301, 3)), w_axis[:, None]], axis=1
-        ),
-        dt,
-    )
-    g_w = aj.toy_descend(th_pre, Wg, steps=args.steps, **kw)
-    back = aj.toy_descend(g_w, Wd.pretrained[0, 0], steps=args.steps, **kw)
-    _, lab = _assign(aj, back, Wd.pretrained[0, 0], pre_min, tol, **kw)
-    inferior = lab != 0
-    critical = float(w_axis[inferior].max()) if inferior.any() else None
+    oracles_a, oracle_l = np.asarray(oracles), np.asarray(oracle_losses)
+
+    f_grid = f[:n_grid].reshape(P, K, 2)
+    failure = np.linalg.norm(f_grid - oracles_a[None], axis=-1) > tol
+    back = f[n_grid + n_ex :]
+    inferior = np.linalg.norm(back - pre_min[0], axis=-1) > tol
+    critical = float(w_axis[inferior].max()) if inferior.any() and len(pre_min) > 1 else None
+    ex_out = []
+    for j, ((r, k), w) in enumerate(zip(examples, ex_w)):
+        row = n_grid + j
+        ex_out.append(
+            dict(
+                ratio=r,
+                forget=k,
+                gda_weight_at_x4=float(np.asarray(w.gda)[-1]),
+                gda_solution=g[row],
+                finetuned=f[row],
+                oracle=oracles_a[k],
+                failure=bool(np.linalg.norm(f[row] - oracles_a[k]) > tol),
+                finetuned_retain_loss=float(f_loss[row]),
+                oracle_retain_loss=float(oracle_l[k]),
+            )
+        )
     return dict(
         ratios=ratios,
         forget_counts=counts,
         critical_gda_weight=critical,
-        gda_weight_at_x4=np.asarray(Wd.gda[..., -1], np.float64),
+        gda_weight_at_x4=np.asarray(grid_w.gda)[..., -1],
         failure=failure,
-        retain_loss_gap=ft_loss - np.asarray(oracle_losses)[None],
-        gda_solution=np.asarray(g, np.float64),
-        finetuned=f_pol,
+        retain_loss_gap=f_loss[:n_grid].reshape(P, K) - oracle_l[None],
+        gda_solution=g[:n_grid].reshape(P, K, 2),
+        finetuned=f_grid,
         oracles=oracles_a,
-        oracle_losses=np.asarray(oracle_losses),
+        oracle_losses=oracle_l,
         smallest_failing_ratio={
             int(k): (float(ratios[failure[:, i]].min()) if failure[:, i].any() else None)
             for i, k in enumerate(counts)
         },
-        examples=_phase_examples(aj, jnp, th_pre, oracles_a, dt, tol, args, kw),
+        examples=ex_out[:3],
+        canonical=ex_out[3],
     )
-
-
-def _phase_examples(aj, jnp, th_pre, oracles, dt, tol, args, kw) -> list[dict[str, Any]]:
-    """The paper's two named configurations, computed exactly (not read off the grid)."""
-    out = []
-    for ratio, k in ((1.0, 2), (2.0, 1), (3.0, 1)):
-        W = aj.toy_weights(forget=k, ratio=ratio)
-        Wd = aj.ToyWeights(*(jnp.asarray(x, dt) for x in W))
-        g, f = aj.toy_gda_then_finetune(th_pre, Wd, steps=args.steps, **kw)
-        f = np.asarray(aj.toy_polish(f, Wd.retain, **kw), np.float64)
-        out.append(
-            dict(
-                ratio=ratio,
-                forget=k,
-                gda_weight_at_x4=float(Wd.gda[-1]),
-                gda_solution=np.asarray(g, np.float64),
-                finetuned=f,
-                oracle=oracles[k],
-                failure=bool(np.linalg.norm(f - oracles[k]) > tol),
-                finetuned_retain_loss=float(aj.toy_loss(jnp.asarray(f, dt), Wd.retain, **kw)),
-            )
-        )
-    return out
 
 
 # ----------------------------------------------------------------------------- outputs
@@ -435,7 +444,7 @@ def plot_landscapes(state: dict[str, Any], args: argparse.Namespace) -> Any:
         ax.set_xlabel("a")
         ax.set_ylabel("b")
     c = s["canonical"]
-    if c:
+    if len(c["pretrained"]):
         ax = axes[1]
         path = np.stack([c["pretrained"], c["gda"], c["finetuned"]])
         ax.annotate(
