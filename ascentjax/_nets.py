@@ -13,6 +13,7 @@ the package, no download) and CIFAR-10 from the standard local python batch file
 
 from __future__ import annotations
 
+import functools
 import math
 import pickle
 from collections.abc import Sequence
@@ -30,12 +31,12 @@ from ._validation import check_count, check_nonnegative, check_positive
 __all__ = [
     "MLP",
     "SmallCNN",
-    "Dataset",
+    "ClassificationData",
     "init_ensemble",
     "ensemble_logits",
     "ensemble_margins",
     "ensemble_accuracy",
-    "margins",
+    "classifier_margins",
     "train_ensemble",
     "load_digits",
     "load_cifar10",
@@ -98,7 +99,7 @@ class SmallCNN(nn.Module):
         return nn.Dense(self.num_classes)(x)
 
 
-class Dataset(NamedTuple):
+class ClassificationData(NamedTuple):
     """A classification data set split into train and test arrays.
 
     Attributes:
@@ -117,7 +118,7 @@ class Dataset(NamedTuple):
 
 
 # ----------------------------------------------------------------------------- margins
-def margins(logits: jax.Array, labels: jax.Array) -> jax.Array:
+def classifier_margins(logits: jax.Array, labels: jax.Array) -> jax.Array:
     r"""The classifier margin: correct-class logit minus the largest other logit.
 
     .. math::
@@ -137,7 +138,7 @@ def margins(logits: jax.Array, labels: jax.Array) -> jax.Array:
 
     Example:
         >>> import jax.numpy as jnp
-        >>> margins(jnp.array([[2.0, 0.5, 1.0]]), jnp.array([0]))
+        >>> classifier_margins(jnp.array([[2.0, 0.5, 1.0]]), jnp.array([0]))
         Array([1.], dtype=float32)
     """
     logits = jnp.asarray(logits)
@@ -189,7 +190,7 @@ def ensemble_logits(model: nn.Module, params: Any, x: jax.Array) -> jax.Array:
 
 
 def ensemble_margins(model: nn.Module, params: Any, x: jax.Array, y: jax.Array) -> jax.Array:
-    """Margins (see :func:`margins`) of every model on every point: shape ``(N, n)``.
+    """Margins (see :func:`classifier_margins`) of every model on every point: shape ``(N, n)``.
 
     Example:
         >>> import jax, jax.numpy as jnp
@@ -198,7 +199,7 @@ def ensemble_margins(model: nn.Module, params: Any, x: jax.Array, y: jax.Array) 
         >>> ensemble_margins(net, p, jnp.ones((7, 4)), jnp.zeros(7, int)).shape
         (5, 7)
     """
-    return margins(ensemble_logits(model, params, x), y)
+    return classifier_margins(ensemble_logits(model, params, x), y)
 
 
 def ensemble_accuracy(model: nn.Module, params: Any, x: jax.Array, y: jax.Array) -> jax.Array:
@@ -222,6 +223,58 @@ def _batch_plan(key: jax.Array, m: int, batch_size: int, epochs: int) -> jax.Arr
     keys = jax.random.split(key, epochs)
     perms = jax.vmap(lambda k: jax.random.permutation(k, m))(keys)
     return perms[:, : steps * batch_size].reshape(epochs * steps, batch_size)
+
+
+@functools.partial(
+    jax.jit, static_argnames=("model", "n_models", "epochs", "batch_size", "optimizer")
+)
+def _train(
+    key,
+    x,
+    y,
+    indices,
+    learning_rate,
+    momentum,
+    weight_decay,
+    *,
+    model,
+    n_models,
+    epochs,
+    batch_size,
+    optimizer,
+):
+    m = indices.shape[1]
+    k_init, k_order = jax.random.split(key)
+    params = init_ensemble(k_init, model, x, n_models)
+    pdt = jax.tree_util.tree_leaves(params)[0].dtype  # hyperparameters follow the params
+    learning_rate, momentum, weight_decay = (
+        jnp.asarray(v, pdt) for v in (learning_rate, momentum, weight_decay)
+    )
+    opt = optimizer if optimizer is not None else optax.sgd(learning_rate, momentum=momentum)
+    state = jax.vmap(opt.init)(params)
+    plan = jax.vmap(lambda k: _batch_plan(k, m, batch_size, epochs))(
+        jax.random.split(k_order, n_models)
+    )  # (N, steps, batch) positions into each model's index row
+    batches = jnp.take_along_axis(indices[:, None, :], plan, axis=2)  # example ids
+    batches = jnp.swapaxes(batches, 0, 1)  # (steps, N, batch)
+
+    def loss(p: Any, xb: jax.Array, yb: jax.Array) -> jax.Array:
+        logits = model.apply(p, xb)
+        ce = optax.softmax_cross_entropy_with_integer_labels(logits, yb).mean()
+        l2 = sum(jnp.sum(w**2) for w in jax.tree_util.tree_leaves(p))
+        return ce + 0.5 * weight_decay * l2
+
+    def one(p: Any, s: Any, idx: jax.Array) -> tuple[Any, Any]:
+        g = jax.grad(loss)(p, x[idx], y[idx])
+        upd, s = opt.update(g, s, p)
+        return optax.apply_updates(p, upd), s
+
+    def step(carry: tuple[Any, Any], idx: jax.Array) -> tuple[tuple[Any, Any], None]:
+        p, s = carry
+        return jax.vmap(one)(p, s, idx), None
+
+    (params, _), _ = jax.lax.scan(step, (params, state), batches)
+    return params
 
 
 def train_ensemble(
@@ -248,6 +301,9 @@ def train_ensemble(
     :math:`\tfrac{\lambda}{2}\|\theta\|^2` (``weight_decay``). One ``lax.scan`` runs
     the ``epochs * (|S| // batch_size)`` steps of all models; each step is a
     ``vmap`` over the models with one optax state per model.
+
+    The key is split as ``k_init, k_order = jax.random.split(key)``; the initial
+    ensemble is ``init_ensemble(k_init, model, x, n_models)``.
 
     Args:
         key: PRNG key; split into the initialisation keys and the data-order keys.
@@ -296,37 +352,24 @@ def train_ensemble(
     m = indices.shape[1]
     if batch_size > m:
         raise ValueError(f"batch_size must be <= the training-set size {m}, got {batch_size}")
-    opt = optimizer if optimizer is not None else optax.sgd(learning_rate, momentum=momentum)
-    k_init, k_order = jax.random.split(key)
-    params = init_ensemble(k_init, model, x, n_models)
-    state = jax.vmap(opt.init)(params)
-    plan = jax.vmap(lambda k: _batch_plan(k, m, batch_size, epochs))(
-        jax.random.split(k_order, n_models)
-    )  # (N, steps, batch) positions into each model's index row
-    batches = jnp.take_along_axis(indices[:, None, :], plan, axis=2)  # example ids
-    batches = jnp.swapaxes(batches, 0, 1)  # (steps, N, batch)
-
-    def loss(p: Any, xb: jax.Array, yb: jax.Array) -> jax.Array:
-        logits = model.apply(p, xb)
-        ce = optax.softmax_cross_entropy_with_integer_labels(logits, yb).mean()
-        l2 = sum(jnp.sum(w**2) for w in jax.tree_util.tree_leaves(p))
-        return ce + 0.5 * weight_decay * l2
-
-    def one(p: Any, s: Any, idx: jax.Array) -> tuple[Any, Any]:
-        g = jax.grad(loss)(p, x[idx], y[idx])
-        upd, s = opt.update(g, s, p)
-        return optax.apply_updates(p, upd), s
-
-    def step(carry: tuple[Any, Any], idx: jax.Array) -> tuple[tuple[Any, Any], None]:
-        p, s = carry
-        return jax.vmap(one)(p, s, idx), None
-
-    (params, _), _ = jax.lax.scan(step, (params, state), batches)
-    return params
+    return _train(
+        key,
+        x,
+        y,
+        indices,
+        learning_rate,
+        momentum,
+        weight_decay,
+        model=model,
+        n_models=int(n_models),
+        epochs=int(epochs),
+        batch_size=int(batch_size),
+        optimizer=optimizer,
+    )
 
 
 # ----------------------------------------------------------------------------- data
-def load_digits(test_fraction: float = 0.2, seed: int = 0) -> Dataset:
+def load_digits(test_fraction: float = 0.2, seed: int = 0) -> ClassificationData:
     """scikit-learn's 8×8 handwritten digits (1,797 images; ships with scikit-learn).
 
     Pixels are scaled to [0, 1] (divided by 16) and shaped ``(n, 8, 8, 1)``; the split
@@ -337,7 +380,7 @@ def load_digits(test_fraction: float = 0.2, seed: int = 0) -> Dataset:
         seed: seed of the split permutation.
 
     Returns:
-        A :class:`Dataset` (NumPy float32 inputs, int32 labels).
+        A :class:`ClassificationData` (NumPy float32 inputs, int32 labels).
 
     Example:
         >>> d = load_digits()
@@ -354,7 +397,7 @@ def load_digits(test_fraction: float = 0.2, seed: int = 0) -> Dataset:
     perm = np.random.default_rng(seed).permutation(len(y))
     n_test = int(math.floor(test_fraction * len(y)))
     te, tr = perm[:n_test], perm[n_test:]
-    return Dataset(x[tr], y[tr], x[te], y[te], 10)
+    return ClassificationData(x[tr], y[tr], x[te], y[te], 10)
 
 
 def _unpickle(path: Path) -> dict:
@@ -362,7 +405,7 @@ def _unpickle(path: Path) -> dict:
         return pickle.load(f, encoding="bytes")
 
 
-def load_cifar10(data_dir: str | Path, max_train: int | None = None) -> Dataset:
+def load_cifar10(data_dir: str | Path, max_train: int | None = None) -> ClassificationData:
     """CIFAR-10 from the standard local python batch files (no download).
 
     ``data_dir`` holds ``data_batch_1`` … ``data_batch_5`` and ``test_batch``; each is a
@@ -375,7 +418,7 @@ def load_cifar10(data_dir: str | Path, max_train: int | None = None) -> Dataset:
         max_train: optional cap on the training examples (the first ones kept).
 
     Returns:
-        A :class:`Dataset`.
+        A :class:`ClassificationData`.
 
     Raises:
         FileNotFoundError: a batch file is missing (the message names it).
@@ -406,4 +449,4 @@ def load_cifar10(data_dir: str | Path, max_train: int | None = None) -> Dataset:
         x_tr, y_tr = x_tr[:max_train], y_tr[:max_train]
     mu = x_tr.mean(axis=(0, 1, 2))
     sd = x_tr.std(axis=(0, 1, 2)) + 1e-6
-    return Dataset((x_tr - mu) / sd, y_tr, (x_te - mu) / sd, y_te, 10)
+    return ClassificationData((x_tr - mu) / sd, y_tr, (x_te - mu) / sd, y_te, 10)

@@ -1,0 +1,580 @@
+"""KLoM of gradient-ascent unlearning on ensembles of small networks (paper Sec. 3, App. K).
+
+Run ``python -m sims.klom`` (``--help`` for the flags). It
+
+1. trains N models on the full training set (the "pretrained" models) and, for every
+   forget set, 2N oracle models on the retain set (the first N are the oracle, the
+   other N an *independent* oracle ensemble that measures KLoM's noise floor);
+2. builds the forget sets: random ones (the paper's 10/100/500 of 50k CIFAR-10 images
+   as proportional fractions of the training set) and, from a datamodel matrix
+   estimated on models trained on random halves, the points with the highest and
+   lowest projection on its first two principal components;
+3. runs every configuration of a grid (learning rate x epochs, and the ascent/descent
+   mix for GDA) of gradient ascent (GA), gradient descent/ascent (GDA) and SCRUB on
+   the N pretrained models and reports KLoM (95th percentile over the forget, retain
+   and validation points) and accuracy for each;
+4. the "Ascent Forgets Illusion": the GA configuration chosen by looking at the forget
+   KLoM of one half of the seeds, re-scored on the other half (fresh unlearned and
+   oracle models).
+
+Outputs under ``--out``: ``summary.json``, ``klom_grid.png``, ``accuracy_grid.png``,
+``illusion.png`` and ``table.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+from sims._common import (
+    add_output_flags,
+    bounded,
+    markdown_table,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+    prepare_out_dir,
+    progress,
+    save_figure,
+    use_headless_matplotlib,
+    write_json,
+    write_text,
+)
+
+STUDY = "klom"
+METHODS = ("ga", "gda", "scrub")
+LABELS = {"ga": "GA", "gda": "GDA", "scrub": "SCRUB"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m sims.klom",
+        description=(
+            "KLoM of GA / GDA / SCRUB unlearning on ensembles of small networks over a "
+            "hyperparameter grid, and the Ascent Forgets Illusion (paper Sec. 3, App. K)."
+        ),
+    )
+    p.add_argument("--data", choices=("digits", "cifar10"), default="digits", help="data set")
+    p.add_argument(
+        "--data-dir",
+        default=None,
+        help="directory of the CIFAR-10 python batch files (required with --data cifar10)",
+    )
+    p.add_argument(
+        "--max-train",
+        type=positive_int,
+        default=None,
+        help="use only the first MAX_TRAIN training examples (default: all)",
+    )
+    p.add_argument(
+        "--max-eval",
+        type=positive_int,
+        default=None,
+        help="use only the first MAX_EVAL test examples as the validation split",
+    )
+    p.add_argument("--model", choices=("mlp", "cnn"), default="mlp", help="architecture (mlp)")
+    p.add_argument("--width", type=positive_int, default=64, help="MLP hidden width (64)")
+    p.add_argument(
+        "--n-models", type=bounded(int, low=4), default=100, help="ensemble size N (100)"
+    )
+    p.add_argument("--epochs", type=positive_int, default=15, help="training epochs (15)")
+    p.add_argument("--batch-size", type=positive_int, default=64, help="minibatch size (64)")
+    p.add_argument("--lr", type=positive_float, default=0.05, help="training step size (0.05)")
+    p.add_argument(
+        "--forget-fractions",
+        type=bounded(float, low=0.0, high=0.5, low_inclusive=False),
+        nargs="+",
+        default=[0.0002, 0.002, 0.01],
+        help="random forget-set sizes as fractions of the training set "
+        "(default 0.0002 0.002 0.01 = 10/100/500 of 50k)",
+    )
+    p.add_argument(
+        "--min-forget",
+        type=positive_int,
+        default=5,
+        help="smallest forget set (5); sizes that coincide after this floor are merged",
+    )
+    p.add_argument(
+        "--datamodel-models",
+        type=nonnegative_int,
+        default=200,
+        help="subset models M of the datamodel estimator (200; 0 skips the PCA forget sets)",
+    )
+    p.add_argument(
+        "--datamodel-alpha",
+        type=bounded(float, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False),
+        default=0.5,
+        help="subset fraction of the datamodel models (0.5)",
+    )
+    p.add_argument("--ridge", type=positive_float, default=1.0, help="datamodel ridge (1.0)")
+    p.add_argument(
+        "--pca-components",
+        type=bounded(int, low=1, high=4),
+        default=2,
+        help="principal components giving top/bottom forget sets (2)",
+    )
+    p.add_argument(
+        "--methods", choices=METHODS, nargs="+", default=list(METHODS), help="methods to run"
+    )
+    p.add_argument(
+        "--lrs",
+        type=positive_float,
+        nargs="+",
+        default=[0.01, 0.03, 0.1, 0.3],
+        help="unlearning step sizes of the grid (0.01 0.03 0.1 0.3)",
+    )
+    p.add_argument(
+        "--unlearn-epochs",
+        type=positive_int,
+        default=5,
+        help="epochs of unlearning; every epoch 1..E is a grid point (5)",
+    )
+    p.add_argument(
+        "--mixes",
+        type=positive_float,
+        nargs="+",
+        default=[0.5, 1.0],
+        help="GDA ascent/descent step ratios of the grid (0.5 1.0)",
+    )
+    p.add_argument(
+        "--descent-steps",
+        type=positive_int,
+        default=8,
+        help="retain (descent / SCRUB min) steps per unlearning epoch (8)",
+    )
+    p.add_argument("--bins", type=bounded(int, low=2, high=1000), default=20, help="KLoM bins")
+    p.add_argument("--eps", type=positive_float, default=1e-5, help="KLoM bin smoothing")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="master seed (0)")
+    add_output_flags(p)
+    return p
+
+
+def _forget_sizes(fractions: list[float], n: int, floor: int) -> list[int]:
+    sizes = sorted({max(floor, math.ceil(f * n)) for f in fractions})
+    return [s for s in sizes if s < n // 2]
+
+
+def _tree_index(tree: Any, i: Any) -> Any:
+    import jax
+
+    return jax.tree_util.tree_map(lambda a: a[i], tree)
+
+
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, Any]:
+    import jax
+    import jax.numpy as jnp
+
+    import ascentjax as aj
+
+    if args.data == "cifar10":
+        if not args.data_dir:
+            parser.error("argument --data-dir: required with --data cifar10")
+        try:
+            ds = aj.load_cifar10(args.data_dir, max_train=args.max_train)
+        except (FileNotFoundError, ValueError) as err:
+            parser.error(f"argument --data-dir: {err}")
+    else:
+        ds = aj.load_digits(seed=args.seed)
+    x = jnp.asarray(ds.x_train[: args.max_train])
+    y = jnp.asarray(ds.y_train[: args.max_train])
+    xv = jnp.asarray(ds.x_test[: args.max_eval])
+    yv = jnp.asarray(ds.y_test[: args.max_eval])
+    n = int(x.shape[0])
+    N = args.n_models
+    half = N // 2
+    if args.batch_size > n // 2:
+        parser.error(f"argument --batch-size: must be <= half the training set ({n // 2})")
+    net = (
+        aj.MLP(hidden=(args.width,), num_classes=ds.num_classes)
+        if args.model == "mlp"
+        else aj.SmallCNN(num_classes=ds.num_classes)
+    )
+    train_kw = dict(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr)
+    kw_klom = dict(bins=args.bins, eps=args.eps)
+    keys = iter(jax.random.split(jax.random.key(args.seed), 64))
+    timings: dict[str, float] = {}
+
+    def margins_all(params: Any) -> tuple[Any, Any]:
+        return aj.ensemble_margins(net, params, x, y), aj.ensemble_margins(net, params, xv, yv)
+
+    def p95(scores: Any, idx: Any) -> float:
+        return float(aj.klom_percentile(scores[idx]))
+
+    # 1. pretrained models ------------------------------------------------------------
+    t0 = time.perf_counter()
+    pre = aj.train_ensemble(next(keys), net, x, y, n_models=N, **train_kw)
+    pre_m = margins_all(pre)
+    timings["pretrain"] = time.perf_counter() - t0
+
+    # 2. forget sets ------------------------------------------------------------------
+    t0 = time.perf_counter()
+    sizes = _forget_sizes(args.forget_fractions, n, args.min_forget)
+    forget_sets: dict[str, np.ndarray] = {}
+    k_rand = next(keys)
+    for s in sizes:
+        forget_sets[f"random_{s}"] = np.asarray(
+            aj.random_forget_set(jax.random.fold_in(k_rand, s), n, s)
+        )
+    dm_info: dict[str, Any] = {}
+    if args.datamodel_models > 0 and sizes:
+        theta = aj.estimate_datamodels(
+            next(keys),
+            net,
+            x,
+            y,
+            n_models=args.datamodel_models,
+            alpha=args.datamodel_alpha,
+            ridge=args.ridge,
+            **train_kw,
+        )
+        size = max(sizes)
+        sets = np.asarray(aj.pca_forget_sets(theta, size, args.pca_components))
+        for c in range(args.pca_components):
+            forget_sets[f"pc{c + 1}_top"] = np.sort(sets[c, 0])
+            forget_sets[f"pc{c + 1}_bottom"] = np.sort(sets[c, 1])
+        diag = np.diag(np.asarray(theta))
+        dm_info = dict(
+            models=args.datamodel_models,
+            alpha=args.datamodel_alpha,
+            ridge=args.ridge,
+            trainings=args.datamodel_models,
+            epochs_each=args.epochs,
+            mean_self_influence=float(diag.mean()),
+            fraction_positive_self_influence=float((diag > 0).mean()),
+        )
+    timings["forget_sets"] = time.perf_counter() - t0
+
+    # 3. oracles and the grid ---------------------------------------------------------
+    results: dict[str, Any] = {}
+    t_oracle = t_unlearn = 0.0
+    for name, F in progress(forget_sets.items(), desc="forget sets", disable=args.no_progress):
+        R = aj.retain_indices(n, F)
+        t0 = time.perf_counter()
+        orc2 = aj.retrain_oracle(next(keys), net, x, y, R, n_models=2 * N, **train_kw)
+        orc = _tree_index(orc2, slice(0, N))
+        ref = _tree_index(orc2, slice(N, 2 * N))
+        o_tr, o_v = margins_all(orc)
+        r_tr, r_v = margins_all(ref)
+        t_oracle += time.perf_counter() - t0
+
+        def score(m_tr: Any, m_v: Any, o_tr=o_tr, o_v=o_v, F=F, R=R) -> dict[str, float]:
+            k_tr = aj.klom(m_tr, o_tr, **kw_klom)
+            k_v = aj.klom(m_v, o_v, **kw_klom)
+            return dict(
+                forget=p95(k_tr, F), retain=p95(k_tr, R), validation=float(aj.klom_percentile(k_v))
+            )
+
+        def halves(m_tr: Any, o_tr=o_tr, F=F) -> tuple[float, float]:
+            a = aj.klom(m_tr[:half], o_tr[:half], **kw_klom)
+            b = aj.klom(m_tr[half : 2 * half], o_tr[half : 2 * half], **kw_klom)
+            return p95(a, F), p95(b, F)
+
+        def acc(m_tr: Any, m_v: Any, F=F, R=R) -> dict[str, float]:
+            return dict(
+                forget=float(jnp.mean(m_tr[:, F] > 0)),
+                retain=float(jnp.mean(m_tr[:, R] > 0)),
+                validation=float(jnp.mean(m_v > 0)),
+            )
+
+        entry: dict[str, Any] = dict(
+            size=int(F.size),
+            indices=F,
+            pretrained=dict(klom=score(*pre_m), accuracy=acc(*pre_m)),
+            oracle_reference=dict(klom=score(r_tr, r_v), accuracy=acc(r_tr, r_v)),
+            oracle_halves_forget_klom=p95(
+                aj.klom(o_tr[:half], o_tr[half : 2 * half], **kw_klom), F
+            ),
+            methods={},
+        )
+        t0 = time.perf_counter()
+        for method in args.methods:
+            mixes = args.mixes if method == "gda" else [1.0]
+            rows = []
+            for lr, mix in itertools.product(args.lrs, mixes):
+                traj = aj.unlearn_ensemble(
+                    next(keys),
+                    net,
+                    pre,
+                    x,
+                    y,
+                    jnp.asarray(F),
+                    jnp.asarray(R),
+                    method=method,
+                    learning_rate=lr,
+                    epochs=args.unlearn_epochs,
+                    batch_size=args.batch_size,
+                    ascent_scale=mix,
+                    descent_steps=args.descent_steps,
+                )
+                m_tr_all = jax.vmap(lambda p: aj.ensemble_margins(net, p, x, y))(traj)
+                m_v_all = jax.vmap(lambda p: aj.ensemble_margins(net, p, xv, yv))(traj)
+                for e in range(args.unlearn_epochs):
+                    ha, hb = halves(m_tr_all[e])
+                    rows.append(
+                        dict(
+                            lr=lr,
+                            mix=mix,
+                            epochs=e + 1,
+                            klom=score(m_tr_all[e], m_v_all[e]),
+                            accuracy=acc(m_tr_all[e], m_v_all[e]),
+                            forget_klom_half_a=ha,
+                            forget_klom_half_b=hb,
+                        )
+                    )
+            best_a = int(np.argmin([r["forget_klom_half_a"] for r in rows]))
+            entry["methods"][method] = dict(
+                grid=rows,
+                illusion=dict(
+                    selected=dict(
+                        lr=rows[best_a]["lr"],
+                        mix=rows[best_a]["mix"],
+                        epochs=rows[best_a]["epochs"],
+                    ),
+                    forget_klom_on_selection_seeds=rows[best_a]["forget_klom_half_a"],
+                    forget_klom_on_held_out_seeds=rows[best_a]["forget_klom_half_b"],
+                    oracle_level_halves=entry["oracle_halves_forget_klom"],
+                    retain_klom_at_selected=rows[best_a]["klom"]["retain"],
+                    validation_klom_at_selected=rows[best_a]["klom"]["validation"],
+                    grid_points=len(rows),
+                ),
+            )
+        t_unlearn += time.perf_counter() - t0
+        results[name] = entry
+    timings["oracles"] = t_oracle
+    timings["unlearning_grid"] = t_unlearn
+    timings["total"] = sum(timings.values())
+    return dict(
+        study=STUDY,
+        config=dict(
+            data=args.data,
+            n_train=n,
+            n_validation=int(xv.shape[0]),
+            model=args.model,
+            width=args.width,
+            n_models=N,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            forget_fractions=list(args.forget_fractions),
+            forget_sizes=sizes,
+            methods=list(args.methods),
+            lrs=list(args.lrs),
+            unlearn_epochs=args.unlearn_epochs,
+            mixes=list(args.mixes),
+            descent_steps=args.descent_steps,
+            bins=args.bins,
+            eps=args.eps,
+            seed=args.seed,
+        ),
+        datamodels=dm_info,
+        forget_sets=results,
+        timings_s=timings,
+    )
+
+
+# ----------------------------------------------------------------------------- outputs
+def _config_label(r: dict[str, Any], method: str) -> str:
+    lab = f"{r['lr']:g}/{r['epochs']}"
+    return lab + (f"/{r['mix']:g}" if method == "gda" else "")
+
+
+def plot_grid(summary: dict[str, Any], what: str) -> Any:
+    import matplotlib.pyplot as plt
+
+    sets = list(summary["forget_sets"])
+    methods = summary["config"]["methods"]
+    fig, axes = plt.subplots(
+        len(sets), len(methods), figsize=(4.2 * len(methods), 2.4 * len(sets)), squeeze=False
+    )
+    colors = {"forget": "C3", "retain": "C0", "validation": "C2"}
+    for i, s in enumerate(sets):
+        e = summary["forget_sets"][s]
+        for j, m in enumerate(methods):
+            ax = axes[i, j]
+            rows = e["methods"][m]["grid"]
+            xs = np.arange(len(rows))
+            for split, c in colors.items():
+                ax.plot(
+                    xs, [r[what][split] for r in rows], "o-", ms=2.5, lw=0.8, color=c, label=split
+                )
+                if what == "klom":
+                    ax.axhline(e["oracle_reference"]["klom"][split], color=c, ls=":", lw=0.8)
+                else:
+                    ax.axhline(e["oracle_reference"]["accuracy"][split], color=c, ls=":", lw=0.8)
+            ax.set_title(f"{LABELS[m]} · {s}", fontsize=8)
+            ax.tick_params(labelsize=6)
+            ax.set_xticks(xs[:: max(1, len(xs) // 8)])
+            ax.set_xticklabels(
+                [_config_label(rows[k], m) for k in xs[:: max(1, len(xs) // 8)]],
+                rotation=60,
+                fontsize=5,
+            )
+            if j == 0:
+                ax.set_ylabel("KLoM (95th pct)" if what == "klom" else "accuracy", fontsize=7)
+    axes[0, 0].legend(fontsize=6)
+    fig.suptitle(
+        ("KLoM" if what == "klom" else "Accuracy")
+        + " of every grid point (x: lr/epochs[/mix]); dotted: independent oracle ensemble",
+        fontsize=9,
+    )
+    fig.tight_layout()
+    return fig
+
+
+def plot_illusion(summary: dict[str, Any]) -> Any:
+    import matplotlib.pyplot as plt
+
+    sets = list(summary["forget_sets"])
+    methods = summary["config"]["methods"]
+    fig, axes = plt.subplots(1, len(methods), figsize=(4.2 * len(methods), 3.2), squeeze=False)
+    w = 0.38
+    for j, m in enumerate(methods):
+        ax = axes[0, j]
+        sel = [summary["forget_sets"][s]["methods"][m]["illusion"] for s in sets]
+        xs = np.arange(len(sets))
+        ax.bar(
+            xs - w / 2,
+            [d["forget_klom_on_selection_seeds"] for d in sel],
+            w,
+            label="selected & scored on same seeds",
+            color="C1",
+        )
+        ax.bar(
+            xs + w / 2,
+            [d["forget_klom_on_held_out_seeds"] for d in sel],
+            w,
+            label="same config, held-out seeds",
+            color="C4",
+        )
+        ax.plot(
+            xs,
+            [d["oracle_level_halves"] for d in sel],
+            "k_",
+            ms=18,
+            mew=2,
+            label="oracle vs oracle",
+        )
+        ax.set_xticks(xs)
+        ax.set_xticklabels(sets, rotation=30, fontsize=7)
+        ax.set_title(f"{LABELS[m]}: best of the grid by forget KLoM", fontsize=9)
+        ax.set_ylabel("forget KLoM (95th pct, N/2 models)", fontsize=7)
+    axes[0, 0].legend(fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
+def render_table(summary: dict[str, Any]) -> str:
+    out = []
+    headers = [
+        "forget set",
+        "method",
+        "lr",
+        "epochs",
+        "mix",
+        "KLoM F",
+        "KLoM R",
+        "KLoM V",
+        "acc F",
+        "acc V",
+    ]
+    rows = []
+    for s, e in summary["forget_sets"].items():
+        for label, ref in (
+            ("pretrained", e["pretrained"]),
+            ("oracle (indep.)", e["oracle_reference"]),
+        ):
+            k, a = ref["klom"], ref["accuracy"]
+            rows.append(
+                [
+                    s,
+                    label,
+                    None,
+                    None,
+                    None,
+                    k["forget"],
+                    k["retain"],
+                    k["validation"],
+                    a["forget"],
+                    a["validation"],
+                ]
+            )
+        for m, d in e["methods"].items():
+            for r in d["grid"]:
+                k, a = r["klom"], r["accuracy"]
+                rows.append(
+                    [
+                        s,
+                        LABELS[m],
+                        r["lr"],
+                        r["epochs"],
+                        r["mix"],
+                        k["forget"],
+                        k["retain"],
+                        k["validation"],
+                        a["forget"],
+                        a["validation"],
+                    ]
+                )
+    out.append("## Every grid point (KLoM: 95th percentile over the split's points)\n\n")
+    out.append(markdown_table(headers, rows, floatfmt=".3g"))
+    out.append("\n## Ascent Forgets Illusion (forget KLoM, N/2 models each)\n\n")
+    out.append(_illusion_table(summary))
+    return "".join(out)
+
+
+def _illusion_table(summary: dict[str, Any]) -> str:
+    headers = [
+        "forget set",
+        "method",
+        "selected lr/epochs/mix",
+        "on selection seeds",
+        "on held-out seeds",
+        "oracle vs oracle",
+        "KLoM R",
+        "KLoM V",
+    ]
+    rows = []
+    for s, e in summary["forget_sets"].items():
+        for m, d in e["methods"].items():
+            il = d["illusion"]
+            c = il["selected"]
+            rows.append(
+                [
+                    s,
+                    LABELS[m],
+                    f"{c['lr']:g}/{c['epochs']}/{c['mix']:g}",
+                    il["forget_klom_on_selection_seeds"],
+                    il["forget_klom_on_held_out_seeds"],
+                    il["oracle_level_halves"],
+                    il["retain_klom_at_selected"],
+                    il["validation_klom_at_selected"],
+                ]
+            )
+    return markdown_table(headers, rows, floatfmt=".3g")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    out = prepare_out_dir(parser, args.out, STUDY, args.overwrite)
+    use_headless_matplotlib()
+    summary = run(args, parser)
+    write_json(out / "summary.json", summary)
+    save_figure(plot_grid(summary, "klom"), out / "klom_grid.png")
+    save_figure(plot_grid(summary, "accuracy"), out / "accuracy_grid.png")
+    save_figure(plot_illusion(summary), out / "illusion.png")
+    write_text(out / "table.md", render_table(summary))
+    print(_illusion_table(summary))
+    t = summary["timings_s"]
+    print("timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in t.items()))
+    print(f"wrote summary.json, klom_grid.png, accuracy_grid.png, illusion.png, table.md to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

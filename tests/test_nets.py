@@ -1,0 +1,174 @@
+"""Ensembles of flax classifiers: margins, vmapped training, data loaders.
+
+References: NumPy for margins and the CIFAR-10 byte layout; PyTorch autograd for one
+full-batch SGD step of an MLP (an implementation independent of JAX/flax/optax).
+"""
+
+from __future__ import annotations
+
+import pickle
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import ascentjax as aj
+
+
+def _np_margins(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    out = np.empty(logits.shape[:-1])
+    for idx in np.ndindex(*logits.shape[:-1]):
+        row = logits[idx]
+        c = labels[idx]
+        out[idx] = row[c] - max(v for k, v in enumerate(row) if k != c)
+    return out
+
+
+def test_margins_match_numpy_loop(key):
+    logits = jax.random.normal(key, (3, 7, 5))
+    labels = jax.random.randint(jax.random.key(1), (3, 7), 0, 5)
+    ref = _np_margins(np.asarray(logits), np.asarray(labels))
+    np.testing.assert_allclose(
+        np.asarray(aj.classifier_margins(logits, labels)), ref, rtol=0, atol=1e-12
+    )
+    # ties: the largest other logit equals the correct one -> margin 0
+    assert float(aj.classifier_margins(jnp.array([1.0, 1.0, 0.0]), 0)) == 0.0
+
+
+def test_margins_jit_vmap_grad_and_dtype(key):
+    logits = jax.random.normal(key, (4, 6, 3), dtype=jnp.float32)
+    labels = jnp.arange(6) % 3
+    direct = aj.classifier_margins(logits, labels)
+    assert direct.dtype == jnp.float32
+    np.testing.assert_array_equal(jax.jit(aj.classifier_margins)(logits, labels), direct)
+    np.testing.assert_array_equal(
+        jax.vmap(aj.classifier_margins, (0, None))(logits, labels), direct
+    )
+    # gradient: +1 on the correct logit, -1 on the runner-up, 0 elsewhere
+    g = jax.grad(lambda z: aj.classifier_margins(z, 0))(jnp.array([2.0, 3.0, 1.0]))
+    np.testing.assert_array_equal(np.asarray(g), [1.0, -1.0, 0.0])
+    with pytest.raises(ValueError, match="logits"):
+        aj.classifier_margins(jnp.ones((3, 1)), jnp.zeros(3, int))
+
+
+def test_models_shapes(key):
+    x = jnp.zeros((2, 8, 8, 1))
+    for net in (aj.MLP((16,), 10), aj.SmallCNN((4, 8), 10)):
+        p = aj.init_ensemble(key, net, x, 3)
+        assert aj.ensemble_logits(net, p, x).shape == (3, 2, 10)
+        # the models are independent draws
+        leaves = jax.tree_util.tree_leaves(p)
+        assert not np.allclose(leaves[-1][0], leaves[-1][1])
+
+
+def test_one_full_batch_step_matches_torch(key):
+    """epochs=1, batch = whole set: one SGD step, independent of the data order."""
+    torch = pytest.importorskip("torch")
+    x = np.asarray(jax.random.normal(jax.random.key(3), (12, 5)), np.float32)
+    y = np.arange(12) % 3
+    net = aj.MLP((7,), 3)
+    lr, wd = 0.3, 0.01
+    p = aj.train_ensemble(
+        key,
+        net,
+        x,
+        y,
+        n_models=2,
+        epochs=1,
+        batch_size=12,
+        learning_rate=lr,
+        momentum=0.0,
+        weight_decay=wd,
+    )
+    k_init, _ = jax.random.split(key)
+    p0 = aj.init_ensemble(k_init, net, x, 2)
+    for i in range(2):
+        w1 = torch.tensor(np.asarray(p0["params"]["Dense_0"]["kernel"][i]), requires_grad=True)
+        b1 = torch.tensor(np.asarray(p0["params"]["Dense_0"]["bias"][i]), requires_grad=True)
+        w2 = torch.tensor(np.asarray(p0["params"]["Dense_1"]["kernel"][i]), requires_grad=True)
+        b2 = torch.tensor(np.asarray(p0["params"]["Dense_1"]["bias"][i]), requires_grad=True)
+        h = torch.relu(torch.tensor(x) @ w1 + b1)
+        loss = torch.nn.functional.cross_entropy(h @ w2 + b2, torch.tensor(y))
+        loss = loss + 0.5 * wd * sum((t**2).sum() for t in (w1, b1, w2, b2))
+        loss.backward()
+        for t, name, kind in (
+            (w1, "Dense_0", "kernel"),
+            (b1, "Dense_0", "bias"),
+            (w2, "Dense_1", "kernel"),
+            (b2, "Dense_1", "bias"),
+        ):
+            ref = (t - lr * t.grad).detach().numpy()
+            # float32 arithmetic in both; 1e-5 covers summation-order differences
+            np.testing.assert_allclose(np.asarray(p["params"][name][kind][i]), ref, atol=1e-5)
+
+
+def test_ensemble_learns_and_models_see_their_own_subsets(key):
+    x = jax.random.normal(jax.random.key(1), (200, 2))
+    y = (x[:, 0] + x[:, 1] > 0).astype(jnp.int32)
+    net = aj.MLP((16,), 2)
+    p = aj.train_ensemble(key, net, x, y, n_models=4, epochs=20, batch_size=20)
+    acc = np.asarray(aj.ensemble_accuracy(net, p, x, y))
+    assert acc.shape == (4,) and acc.min() > 0.9  # linearly separable: easy
+    # model 0 sees only class 0, model 1 only class 1: each predicts its class everywhere
+    idx = jnp.stack([jnp.flatnonzero(y == 0, size=60), jnp.flatnonzero(y == 1, size=60)])
+    q = aj.train_ensemble(key, net, x, y, n_models=2, epochs=5, batch_size=20, indices=idx)
+    pred = np.asarray(jnp.argmax(aj.ensemble_logits(net, q, x), -1))
+    assert (pred[0] == 0).all() and (pred[1] == 1).all()
+
+
+def test_train_float32_and_bad_input(key):
+    x = jnp.ones((16, 3), jnp.float32)
+    y = jnp.zeros(16, jnp.int32)
+    p = aj.train_ensemble(key, aj.MLP((4,), 2), x, y, n_models=2, epochs=1, batch_size=8)
+    assert all(a.dtype == jnp.float32 for a in jax.tree_util.tree_leaves(p))
+    with pytest.raises(ValueError, match="n_models"):
+        aj.train_ensemble(key, aj.MLP((4,), 2), x, y, n_models=0, epochs=1)
+    with pytest.raises(ValueError, match="batch_size"):
+        aj.train_ensemble(key, aj.MLP((4,), 2), x, y, n_models=2, epochs=1, batch_size=17)
+    with pytest.raises(ValueError, match="learning_rate"):
+        aj.train_ensemble(key, aj.MLP((4,), 2), x, y, n_models=2, epochs=1, learning_rate=-1.0)
+
+
+def test_load_digits():
+    d = aj.load_digits(test_fraction=0.25, seed=1)
+    assert d.x_train.shape[1:] == (8, 8, 1) and d.x_train.shape[0] + d.x_test.shape[0] == 1797
+    assert 0.0 <= d.x_train.min() and d.x_train.max() <= 1.0
+    assert set(np.unique(d.y_train)) == set(range(10))
+    with pytest.raises(ValueError, match="test_fraction"):
+        aj.load_digits(test_fraction=1.0)
+
+
+def _write_cifar(root, per_batch=4):
+    rng = np.random.default_rng(0)
+    batches = {}
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        data = rng.integers(0, 256, size=(per_batch, 3072), dtype=np.uint8)
+        labels = rng.integers(0, 10, size=per_batch).tolist()
+        with open(root / name, "wb") as f:
+            pickle.dump({b"data": data, b"labels": labels, b"batch_label": b"x"}, f)
+        batches[name] = (data, labels)
+    return batches
+
+
+def test_load_cifar10_layout_and_normalisation(tmp_path):
+    batches = _write_cifar(tmp_path)
+    d = aj.load_cifar10(tmp_path)
+    assert d.x_train.shape == (20, 32, 32, 3) and d.x_test.shape == (4, 32, 32, 3)
+    raw = np.concatenate([batches[f"data_batch_{i}"][0] for i in range(1, 6)])
+    # the CIFAR row layout: 1024 red, then 1024 green, then 1024 blue, each row-major 32x32
+    img = raw.astype(np.float64) / 255.0
+    r, g, b = img[:, :1024], img[:, 1024:2048], img[:, 2048:]
+    mu = np.array([r.mean(), g.mean(), b.mean()])
+    sd = np.array([r.std(), g.std(), b.std()])
+    pix = (img[3, 5 * 32 + 7], img[3, 1024 + 5 * 32 + 7], img[3, 2048 + 5 * 32 + 7])
+    np.testing.assert_allclose(d.x_train[3, 5, 7], (np.array(pix) - mu) / sd, atol=1e-4)
+    np.testing.assert_array_equal(d.y_test, batches["test_batch"][1])
+    assert aj.load_cifar10(tmp_path, max_train=7).x_train.shape[0] == 7
+
+
+def test_load_cifar10_missing_file(tmp_path):
+    _write_cifar(tmp_path)
+    (tmp_path / "data_batch_3").unlink()
+    with pytest.raises(FileNotFoundError, match="data_batch_3"):
+        aj.load_cifar10(tmp_path)
