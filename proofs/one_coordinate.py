@@ -202,6 +202,21 @@ def check(fast: bool = True) -> CheckResult:
     )
     del x
 
+    # ---------------------------------------------------------------- Lemma 5
+    # for alpha >= |F|/|R|, z_DA <= 0 (branch.case1_alpha); W0 maps [-1/e, 0] onto [-1, 0]
+    # (the range of w e^w on [-1, 0]) and W-1 maps [-1/e, 0) into (-oo, -1], so w_DA <= 0
+    # and |w_R - w_DA| = w_R - w_DA >= w_R = W0(|R_j|/(lambda |R|)).
+    rec.equal(
+        "lemma5.w_DA_nonpositive",
+        "Lemma 5",
+        (function_range(g, w, sp.Interval(-1, 0)), left),
+        (sp.Interval(-sp.exp(-1), 0), sp.Interval.Ropen(-sp.exp(-1), 0)),
+        "w e^w maps [-1, 0] onto [-1/e, 0] and (-oo, -1] onto [-1/e, 0): every real solution "
+        "of w e^w = z_DA <= 0 is <= 0, so |w_R - w_DA| >= w_R",
+        latex=r"lpha \ge 	frac{|F|}{|R|} \Rightarrow z_{DA} \le 0 \Rightarrow w_{DA} \le 0 "
+        r"\Rightarrow |w_R - w_{DA}| \ge W_0ig(	frac{|R_j|}{\lambda|R|}ig)",
+    )
+
     # ---------------------------------------------------------------- Corollary 1
     path = {alpha: F / R + kappa * lam}
     bound4 = sp.log((1 + alpha) * R / D).subs(path)
