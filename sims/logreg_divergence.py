@@ -1,0 +1,521 @@
+"""Descent–ascent moves *away* from the oracle on the cross-correlated block (paper Sec. 5.1.2).
+
+Run ``python -m sims.logreg_divergence --rho 0.8`` (``--help`` for the flags). For each
+``--rho`` (the paper's correlation strength :math:`\\varepsilon`) it
+
+1. solves the pretrained, oracle and DA stationarity systems exactly
+   (:func:`ascentjax.solve_block`) and prints weights, margins, distances to the oracle,
+   whether DA is ordered on the wrong side of the pretrained model (detrimental), the
+   Lemma 9 and Lemma 10 thresholds and the detrimental :math:`\\alpha`-window (exact and
+   from the lemmas);
+2. simulates: builds the actual two-dimensional logistic-regression data set of the block
+   (orthogonal filler as zero rows with weights, feature noise ``--noise`` per seed),
+   trains the pretrained and the oracle model by gradient descent, runs the chosen DA
+   method from the pretrained model, all seeds at once (one compiled ``vmap``), tracking
+   each seed's distance to its own oracle, and counts the seeds that end farther from the
+   oracle than they started;
+3. writes ``summary.json``, ``divergence.png`` (margin plane with DA trajectories,
+   distance to the oracle vs step with seed bands, the :math:`\\alpha`-window vs
+   :math:`\\varepsilon` as in the paper's Fig. 4) and ``table.md`` into ``--out`` (one
+   sub-directory ``rho=<value>`` per value when several are given, plus a combined figure).
+
+Everything runs in float64 (the CLI enables x64; the library itself never does).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sims._common import (
+    add_output_flags,
+    markdown_table,
+    nonnegative_float,
+    positive_float,
+    positive_int,
+    prepare_out_dir,
+    progress,
+    save_figure,
+    unit_interval_open_right,
+    use_headless_matplotlib,
+    write_json,
+    write_text,
+)
+
+STUDY = "logreg_divergence"
+RHO_GRID = np.round(np.arange(0.05, 0.951, 0.05), 4)  # for the window-vs-rho panel
+N_OBS = 100  # recorded points along each trajectory
+N_ALPHA = 200  # alpha grid of the window scans
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m sims.logreg_divergence",
+        description=(
+            "Cross-correlated block (paper Sec. 5.1.2, Lemmas 6-10, Fig. 4): exact pretrained, "
+            "oracle and DA points, the detrimental alpha-window, and a simulated DA sweep."
+        ),
+    )
+    p.add_argument(
+        "--rho",
+        type=unit_interval_open_right,
+        nargs="+",
+        default=[0.8],
+        help="correlation strength(s) epsilon in [0, 1) (the paper's epsilon) [0.8]",
+    )
+    p.add_argument("--alpha", type=nonnegative_float, default=0.05, help="|S_j|/|S_i| [0.05]")
+    p.add_argument("--lam", type=positive_float, default=0.01, help="ridge lambda > 0 [0.01]")
+    p.add_argument("--block-size", type=positive_int, default=50, help="|S_i| [50]")
+    p.add_argument("--n-retain", type=positive_int, default=900, help="|R| [900]")
+    p.add_argument("--n-forget", type=positive_int, default=100, help="|F| [100]")
+    p.add_argument("--loss", choices=("exp", "logistic"), default="exp", help="[exp]")
+    p.add_argument(
+        "--method",
+        choices=("simultaneous", "iterative"),
+        default="simultaneous",
+        help="DA method simulated from the pretrained model [simultaneous]",
+    )
+    p.add_argument("--seeds", type=positive_int, default=1024, help="simulated seeds [1024]")
+    p.add_argument(
+        "--noise", type=nonnegative_float, default=0.05, help="feature-noise std per seed [0.05]"
+    )
+    p.add_argument(
+        "--steps",
+        type=positive_int,
+        default=1000,
+        help="gradient steps for pretraining, retraining and DA each [1000]",
+    )
+    p.add_argument(
+        "--lr",
+        type=positive_float,
+        default=10.0,
+        help="step size (the objectives are averages with ridge ~lam, so O(10) is stable) [10]",
+    )
+    p.add_argument("--seed", type=int, default=0, help="PRNG seed [0]")
+    add_output_flags(p)
+    return p
+
+
+def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.n_retain < args.block_size:
+        parser.error(
+            f"argument --n-retain: must be >= --block-size ({args.block_size}), got {args.n_retain}"
+        )
+    if args.n_forget < args.alpha * args.block_size:
+        parser.error(
+            f"argument --n-forget: must be >= alpha * block_size "
+            f"({args.alpha * args.block_size:g}), got {args.n_forget}"
+        )
+
+
+# ----------------------------------------------------------------------------- exact part
+def _exact(rho: float, args: argparse.Namespace) -> dict[str, Any]:
+    import jax.numpy as jnp
+
+    import ascentjax as aj
+
+    counts = (float(args.block_size), float(args.n_retain), float(args.n_forget))
+    sol = aj.solve_block(rho, args.alpha, args.lam, *counts, loss=args.loss)
+
+    def point(p: Any) -> dict[str, list[float]]:
+        return {
+            "weights": np.asarray(p.weights).tolist(),
+            "margins": np.asarray(p.margins).tolist(),
+        }
+
+    reached = bool(sol.da.reached)
+    a10x, a10y = aj.lemma10_thresholds(rho, args.lam, *counts, loss=args.loss)
+    a9 = float(aj.lemma9_threshold(rho, counts[1], counts[2]))
+    a10 = float(min(a10x, a10y))
+    exp_only = args.loss == "exp"
+    a_exist = float(aj.da_existence_threshold(rho, args.lam, *counts)) if exp_only else math.inf
+    a8 = float(aj.lemma8_nonexistence_alpha(rho, args.lam, *counts)) if exp_only else math.inf
+    # exact window at this rho on a fine alpha grid
+    a_max = min(a8 if exp_only else 1.0, counts[2] / counts[0]) * 1.05
+    alphas = jnp.linspace(a_max / N_ALPHA, a_max, N_ALPHA)  # same shape as the rho panel:
+    scan = aj.window_scan(  # one compilation serves both
+        rho, alphas, args.lam, *counts, loss=args.loss, grid_size=256
+    )
+    exact_window = aj.window_edges(alphas, scan.ordered)
+    lemma_lo, lemma_hi = a9, min(a10, a_exist)
+    lemma_empty = not (lemma_lo <= lemma_hi)
+    return {
+        "exact": {
+            "pretrained": point(sol.pretrained),
+            "oracle": point(sol.oracle),
+            "da": point(sol.da) if reached else None,
+            "da_stationary": bool(sol.da.stationary),
+            "ordered": bool(sol.ordered),
+            "dist_pretrained_oracle": float(sol.dist_pretrained_oracle),
+            "dist_da_oracle": float(sol.dist_da_oracle) if reached else None,
+        },
+        "thresholds": {
+            "lemma9_alpha": a9,
+            "lemma10_alpha": a10,
+            "lemma10_alpha_x": float(a10x),
+            "lemma10_alpha_y": float(a10y),
+            "lemma10_sufficient_alpha": (
+                float(aj.lemma10_sufficient_threshold(rho, args.lam, *counts)) if exp_only else None
+            ),
+            "da_existence_alpha": a_exist if exp_only else None,
+            "lemma8_nonexistence_alpha": a8 if exp_only else None,
+        },
+        "window": {
+            "exact": None if math.isnan(exact_window[0]) else list(exact_window),
+            "lemma": None if lemma_empty else [lemma_lo, lemma_hi],
+            "lemma_raw": [a9, a10],
+            "lemma_empty": lemma_empty,
+            "alpha_grid_step": float(alphas[1] - alphas[0]),
+        },
+    }
+
+
+def _window_vs_rho(args: argparse.Namespace, disable: bool) -> dict[str, Any]:
+    """Exact window, DA existence and lemma thresholds on RHO_GRID (the Fig. 4 analogue)."""
+    import jax.numpy as jnp
+
+    import ascentjax as aj
+
+    counts = (float(args.block_size), float(args.n_retain), float(args.n_forget))
+    exp_only = args.loss == "exp"
+    rhos = jnp.asarray(RHO_GRID)
+    if exp_only:
+        a8 = np.asarray(aj.lemma8_nonexistence_alpha(rhos, args.lam, *counts))
+        a_max = float(min(np.max(a8), counts[2] / counts[0]) * 1.05)
+    else:
+        a_max = float(min(0.3, counts[2] / counts[0]))
+    alphas = jnp.linspace(a_max / N_ALPHA, a_max, N_ALPHA)
+    rows = []
+    for rho in progress(RHO_GRID, desc="alpha-window vs rho", disable=disable):
+        scan = aj.window_scan(float(rho), alphas, args.lam, *counts, loss=args.loss, grid_size=256)
+        rows.append(
+            (aj.window_edges(alphas, scan.ordered), aj.window_edges(alphas, ~scan.da_stationary))
+        )
+    a9 = np.asarray(aj.lemma9_threshold(rhos, counts[1], counts[2]))
+    a10 = np.minimum(*(np.asarray(t) for t in aj.lemma10_thresholds(rhos, args.lam, *counts)))
+    return {
+        "rho": RHO_GRID.tolist(),
+        "exact_lo": [r[0][0] for r in rows],
+        "exact_hi": [r[0][1] for r in rows],
+        "no_da_from": [r[1][0] for r in rows],
+        "lemma9": a9.tolist(),
+        "lemma10": a10.tolist(),
+    }
+
+
+# ----------------------------------------------------------------------------- simulation
+def _simulate(rho: float, args: argparse.Namespace, disable: bool) -> dict[str, Any]:
+    import jax
+    import jax.numpy as jnp
+
+    import ascentjax as aj
+
+    steps = args.steps
+    stride = max(d for d in range(1, min(steps, N_OBS) + 1) if steps % d == 0)
+    stride = steps // stride  # observation every `stride` steps, at most N_OBS points
+    lam, lr, loss = args.lam, args.lr, args.loss
+
+    def one_seed(key: jax.Array) -> dict[str, jax.Array]:
+        data = aj.cross_correlated_data(
+            rho,
+            args.alpha,
+            block_size=args.block_size,
+            n_retain=args.n_retain,
+            n_forget=args.n_forget,
+            noise=args.noise,
+            key=key,
+            dtype=jnp.float64,
+        )
+        w0 = jnp.zeros(2, jnp.float64)
+        pre = aj.run_rule(aj.pretrain(lr, lam=lam, loss=loss), w0, data, steps=steps).final
+        ora = aj.run_rule(aj.retrain(lr, lam=lam, loss=loss), w0, data, steps=steps).final
+        if args.method == "simultaneous":
+            rule = aj.simultaneous_da(lr, lam=lam, loss=loss)
+        else:
+            rule = aj.iterative_da(lr, lam=lam, loss=loss)
+        traj = aj.run_rule(rule, pre, data, steps=steps, stride=stride)
+        path = jnp.concatenate([pre[None], traj.observed])
+        return {
+            "pretrained": pre,
+            "oracle": ora,
+            "path": path,
+            "dist": jnp.linalg.norm(path - ora, axis=-1),
+            "diverged": traj.diverged,
+        }
+
+    keys = jax.random.split(jax.random.key(args.seed), args.seeds)
+    chunk = min(args.seeds, 256)
+    n_chunks = -(-args.seeds // chunk)
+    run = jax.jit(jax.vmap(one_seed))
+    parts = []
+    for c in progress(range(n_chunks), desc=f"simulate rho={rho:g}", disable=disable):
+        k = keys[c * chunk : (c + 1) * chunk]
+        if k.shape[0] < chunk:  # pad the last chunk so the compiled shape is reused
+            k = jnp.concatenate([k, keys[: chunk - k.shape[0]]])
+        parts.append(jax.tree_util.tree_map(np.asarray, run(k)))
+    out = {name: np.concatenate([p[name] for p in parts])[: args.seeds] for name in parts[0]}
+    dist = out["dist"]
+    farther = dist[:, -1] > dist[:, 0]
+    return {
+        "steps": steps,
+        "stride": stride,
+        "step": (np.arange(dist.shape[1]) * stride).tolist(),
+        "farther_fraction": float(np.mean(farther)),
+        "farther_count": int(np.sum(farther)),
+        "diverged_fraction": float(np.mean(out["diverged"])),
+        "dist_to_oracle": {
+            "mean": dist.mean(0).tolist(),
+            "q05": np.quantile(dist, 0.05, axis=0).tolist(),
+            "q95": np.quantile(dist, 0.95, axis=0).tolist(),
+        },
+        "final_mean": {
+            "pretrained": out["pretrained"].mean(0).tolist(),
+            "oracle": out["oracle"].mean(0).tolist(),
+            "da": out["path"][:, -1].mean(0).tolist(),
+        },
+        "_paths": out["path"][: min(args.seeds, 24)],
+        "_endpoints": {k: out[k] for k in ("pretrained", "oracle")} | {"da": out["path"][:, -1]},
+    }
+
+
+# ----------------------------------------------------------------------------- reporting
+def _fmt(v: float | None, spec: str = ".4f") -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "—"
+    return format(v, spec)
+
+
+def _table(rho: float, res: dict[str, Any], args: argparse.Namespace) -> str:
+    ex, th, win, sim = res["exact"], res["thresholds"], res["window"], res["simulation"]
+    rows = []
+    for name, key, dist in (
+        ("pretrained", "pretrained", ex["dist_pretrained_oracle"]),
+        ("oracle", "oracle", 0.0),
+        ("DA", "da", ex["dist_da_oracle"]),
+    ):
+        p = ex[key]
+        if p is None:
+            rows.append([name, "—", "—", "—", "—", "diverges"])
+        else:
+            (wi, wj), (x, y) = p["weights"], p["margins"]
+            rows.append([name, _fmt(wi), _fmt(wj), _fmt(x), _fmt(y), _fmt(dist)])
+    head = (
+        f"### rho = {rho:g} (alpha = {args.alpha:g}, lambda = {args.lam:g}, |S_i| = "
+        f"{args.block_size}, |R| = {args.n_retain}, |F| = {args.n_forget}, loss = {args.loss})\n\n"
+    )
+    table = markdown_table(
+        ["model", "w_i", "w_j", "retain margin x", "forget margin y", "dist to oracle"], rows
+    )
+    ordered = "yes: DA is detrimental" if ex["ordered"] else "no"
+    exact_w = win["exact"]
+    lemma_w = win["lemma"]
+    lines = [
+        f"- DA stationary point exists: {'yes' if ex['da_stationary'] else 'no'}; "
+        f"ordered (x_DA <= x_D <= x_R and y_DA <= y_D <= y_R): {ordered}",
+        f"- Lemma 9 (DA <= pretrained) needs alpha >= {_fmt(th['lemma9_alpha'])}; "
+        f"Lemma 10 (oracle >= pretrained) holds for alpha <= {_fmt(th['lemma10_alpha'])}",
+        f"- no DA stationary point for alpha > {_fmt(th['da_existence_alpha'])} "
+        f"(Lemma 8 proves it beyond {_fmt(th['lemma8_nonexistence_alpha'])})",
+        "- detrimental alpha-window (exact, grid step "
+        f"{win['alpha_grid_step']:.2g}): "
+        + ("empty" if exact_w is None else f"[{exact_w[0]:.4f}, {exact_w[1]:.4f}]"),
+        "- lemma window [Lemma 9, min(Lemma 10, DA existence)]: "
+        + (
+            "EMPTY (Lemma 9's threshold lies beyond Lemma 10 or where DA has no stationary point)"
+            if lemma_w is None
+            else f"[{lemma_w[0]:.4f}, {lemma_w[1]:.4f}]"
+        ),
+        f"- simulation ({args.method} DA, {args.seeds} seeds, noise {args.noise:g}, "
+        f"{sim['steps']} steps, lr {args.lr:g}): {sim['farther_count']} of {args.seeds} seeds "
+        f"({100 * sim['farther_fraction']:.1f}%) end farther from their oracle than they "
+        f"started; "
+        f"{100 * sim['diverged_fraction']:.1f}% diverged",
+    ]
+    return head + table + "\n" + "\n".join(lines) + "\n"
+
+
+def _margin(path: np.ndarray, rho: float) -> tuple[np.ndarray, np.ndarray]:
+    return path[..., 0] + rho * path[..., 1], rho * path[..., 0] + path[..., 1]
+
+
+def _draw_window(ax: Any, wv: dict[str, Any], marks: list[tuple[float, float]]) -> None:
+    rho = np.asarray(wv["rho"])
+    lo, hi = np.asarray(wv["exact_lo"], float), np.asarray(wv["exact_hi"], float)
+    ax.fill_between(rho, lo, hi, color="tab:red", alpha=0.3, label="exact detrimental window")
+    ax.plot(rho, np.asarray(wv["no_da_from"], float), "k--", label="no DA stationary point above")
+    a9, a10 = np.asarray(wv["lemma9"]), np.asarray(wv["lemma10"])
+    ax.plot(rho, a9, color="tab:blue", label="Lemma 9 threshold")
+    ax.plot(rho, a10, color="tab:green", label="Lemma 10 threshold")
+    exist = np.asarray(wv["no_da_from"], float)
+    top = np.fmin(a10, np.where(np.isnan(exist), np.inf, exist))
+    ok = a9 <= top
+    if ok.any():
+        ax.fill_between(
+            rho,
+            a9,
+            top,
+            where=ok,
+            interpolate=True,
+            color="tab:blue",
+            alpha=0.35,
+            label="lemma window (non-empty)",
+        )
+    else:
+        ax.text(
+            0.03,
+            0.97,
+            "lemma window empty for every rho",
+            transform=ax.transAxes,
+            va="top",
+            fontsize=8,
+        )
+    for r, a in marks:
+        ax.plot([r], [a], "k*", ms=10)
+    ax.set_xlabel(r"correlation $\varepsilon$ (--rho)")
+    ax.set_ylabel(r"$\alpha = |S_j|/|S_i|$")
+    ax.set_title(r"$\alpha$-window vs $\varepsilon$ (Fig. 4)")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, 0.9))
+
+
+def _figure(rho: float, res: dict[str, Any], wv: dict[str, Any], args: argparse.Namespace) -> Any:
+    import matplotlib.pyplot as plt
+
+    ex, sim = res["exact"], res["simulation"]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.3))
+    ax = axes[0]
+    for path in sim["_paths"]:
+        x, y = _margin(path, rho)
+        ax.plot(x, y, color="tab:orange", alpha=0.35, lw=0.8)
+    for key, color, label in (
+        ("pretrained", "tab:blue", "pretrained $w_D$"),
+        ("oracle", "tab:green", "oracle $w_R$"),
+        ("da", "tab:red", "DA stationary point"),
+    ):
+        if ex[key] is not None:
+            x, y = ex[key]["margins"]
+            ax.plot([x], [y], "o", color=color, ms=8, label=label, zorder=5)
+    ax.plot([], [], color="tab:orange", label=f"{args.method} DA paths")
+    ax.set_xlabel("retain margin $x$")
+    ax.set_ylabel("forget margin $y$")
+    title = "margin plane" if ex["da"] is not None else "margin plane (DA diverges)"
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    ax = axes[1]
+    step = np.asarray(sim["step"])
+    d = sim["dist_to_oracle"]
+    ax.fill_between(step, d["q05"], d["q95"], color="tab:orange", alpha=0.3, label="5–95% of seeds")
+    ax.plot(step, d["mean"], color="tab:orange", label="mean")
+    ax.axhline(ex["dist_pretrained_oracle"], color="tab:blue", ls=":", label="exact $|w_D-w_R|$")
+    if ex["dist_da_oracle"] is not None:
+        ax.axhline(ex["dist_da_oracle"], color="tab:red", ls=":", label="exact $|w_{DA}-w_R|$")
+    ax.set_xlabel("DA step")
+    ax.set_ylabel("distance to own oracle")
+    ax.set_title(f"{100 * sim['farther_fraction']:.0f}% of seeds end farther than they started")
+    if np.nanmax(d["q95"]) > 50 * max(np.nanmin(d["q05"]), 1e-12):
+        ax.set_yscale("log")
+    ax.legend(fontsize=7)
+    _draw_window(axes[2], wv, [(rho, args.alpha)])
+    lw, xw = res["window"]["lemma"], res["window"]["exact"]
+    note = (
+        rf"at $\varepsilon$={rho:g}: exact window "
+        + ("empty" if xw is None else f"[{xw[0]:.3f}, {xw[1]:.3f}]")
+        + ", lemma window "
+        + ("EMPTY" if lw is None else f"[{lw[0]:.3f}, {lw[1]:.3f}]")
+    )
+    axes[2].text(0.98, 0.02, note, transform=axes[2].transAxes, ha="right", fontsize=7)
+    fig.suptitle(
+        rf"$\varepsilon$ = {rho:g}, $\alpha$ = {args.alpha:g}, $\lambda$ = {args.lam:g}, "
+        f"loss = {args.loss}"
+    )
+    fig.tight_layout()
+    return fig
+
+
+def _combined_figure(results: dict[float, dict], wv: dict[str, Any], args: argparse.Namespace):
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.3))
+    for rho, res in results.items():
+        sim = res["simulation"]
+        axes[0].plot(sim["step"], sim["dist_to_oracle"]["mean"], label=rf"$\varepsilon$={rho:g}")
+        axes[0].fill_between(
+            sim["step"], sim["dist_to_oracle"]["q05"], sim["dist_to_oracle"]["q95"], alpha=0.2
+        )
+    axes[0].set_xlabel("DA step")
+    axes[0].set_ylabel("distance to own oracle")
+    axes[0].set_yscale("log")
+    axes[0].legend(fontsize=7)
+    _draw_window(axes[1], wv, [(r, args.alpha) for r in results])
+    fig.tight_layout()
+    return fig
+
+
+def _summary(rho: float, res: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    sim = {k: v for k, v in res["simulation"].items() if not k.startswith("_")}
+    return {
+        "config": {
+            "rho": rho,
+            "alpha": args.alpha,
+            "lam": args.lam,
+            "block_size": args.block_size,
+            "n_retain": args.n_retain,
+            "n_forget": args.n_forget,
+            "loss": args.loss,
+            "method": args.method,
+            "seeds": args.seeds,
+            "noise": args.noise,
+            "steps": args.steps,
+            "lr": args.lr,
+            "seed": args.seed,
+        },
+        "exact": res["exact"],
+        "thresholds": res["thresholds"],
+        "window": res["window"],
+        "simulation": sim,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _validate(parser, args)
+    out = prepare_out_dir(parser, args.out, STUDY, args.overwrite)
+
+    import jax
+
+    jax.config.update("jax_enable_x64", True)  # the CLI runs its checks in float64
+    use_headless_matplotlib()
+    t0 = time.perf_counter()
+    disable = args.no_progress
+    rhos = list(dict.fromkeys(args.rho))
+    wv = _window_vs_rho(args, disable)
+    results: dict[float, dict[str, Any]] = {}
+    tables = []
+    for rho in rhos:
+        res = _exact(rho, args)
+        res["simulation"] = _simulate(rho, args, disable)
+        results[rho] = res
+        where = out if len(rhos) == 1 else out / f"rho={rho:g}"
+        table = _table(rho, res, args)
+        tables.append(table)
+        write_json(where / "summary.json", _summary(rho, res, args))
+        write_text(where / "table.md", table)
+        save_figure(_figure(rho, res, wv, args), where / "divergence.png")
+        print(table)
+    if len(rhos) > 1:
+        write_text(out / "table.md", "\n".join(tables))
+        write_json(out / "window_vs_rho.json", wv)
+        save_figure(_combined_figure(results, wv, args), out / "divergence.png")
+    else:
+        write_json(out / "window_vs_rho.json", wv)
+    print(f"wrote {Path(out)} ({time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
