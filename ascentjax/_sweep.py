@@ -175,7 +175,12 @@ def make_sweep(
         >>> g(jnp.arange(5.0), 10.0).tolist()
         [0.0, 10.0, 20.0, 30.0, 40.0]
     """
-    return _build(fn, *_normalise(chunk_size, devices, in_axes))
+    options = _normalise(chunk_size, devices, in_axes)
+    try:
+        hash(fn)
+    except TypeError:  # an unhashable callable: build uncached (compiled per call)
+        return _build.__wrapped__(fn, *options)
+    return _build(fn, *options)
 
 
 def sweep(

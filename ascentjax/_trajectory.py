@@ -11,6 +11,7 @@ ever leaks into the results of a sweep.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -127,9 +128,18 @@ def run_rule(
         >>> bool(traj.diverged), bool(jnp.all(jnp.isfinite(traj.observed)))
         (True, True)
     """
+    checked = []
     for name, value in (("steps", steps), ("stride", stride), ("unroll", unroll)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        try:
+            if isinstance(value, bool):
+                raise TypeError
+            value = operator.index(value)
+        except TypeError:
+            raise ValueError(f"{name} must be a static Python int >= 1, got {value!r}") from None
+        if value < 1:
             raise ValueError(f"{name} must be a static Python int >= 1, got {value!r}")
+        checked.append(value)
+    steps, stride, unroll = checked
     if steps % stride:
         raise ValueError(f"stride must divide steps, got steps={steps}, stride={stride}")
     check_positive("bound", bound)

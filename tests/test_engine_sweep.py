@@ -93,6 +93,16 @@ def test_grad_of_internal_constants_inside_sweep_is_per_row() -> None:
     np.testing.assert_allclose(aj.sweep(g, x, chunk_size=3), np.asarray(x).sum(axis=1))
 
 
+def test_unhashable_callable_still_sweeps() -> None:
+    class Scale:
+        __hash__ = None  # unhashable, as a class defining __eq__ would be
+
+        def __call__(self, x):
+            return 3.0 * x
+
+    np.testing.assert_allclose(aj.sweep(Scale(), jnp.arange(4.0)), [0.0, 3.0, 6.0, 9.0])
+
+
 def test_sweep_bad_input() -> None:
     f = lambda a, b: a + b  # noqa: E731
     with pytest.raises(ValueError, match="leading"):

@@ -102,6 +102,13 @@ def test_run_rule_bad_input() -> None:
         aj.run_rule(rule, jnp.zeros(1), data, steps=0)
     with pytest.raises(ValueError, match="stride"):
         aj.run_rule(rule, jnp.zeros(1), data, steps=10, stride=3)
+    with pytest.raises(ValueError, match="steps"):
+        aj.run_rule(rule, jnp.zeros(1), data, steps=10.0)
+    with pytest.raises(ValueError, match="stride"):
+        aj.run_rule(rule, jnp.zeros(1), data, steps=10, stride=True)
+    # NumPy integers are valid static counts
+    traj = aj.run_rule(rule, jnp.zeros(1), data, steps=np.int64(4), stride=np.int32(2))
+    assert traj.observed.shape == (2, 1)
     with pytest.raises(ValueError, match="bound"):
         aj.run_rule(rule, jnp.zeros(1), data, steps=10, bound=-1.0)
     with pytest.raises(TypeError, match="rule"):
