@@ -100,7 +100,7 @@ class OrbitClass(NamedTuple):
     period: jax.Array
     """int32 smallest period found (1 for fixed points), 0 if none."""
     lyapunov: jax.Array
-    r"""Largest Lyapunov exponent: the mean of :math:`\log\|J v_t\|` over the recorded
+    r"""The largest Lyapunov exponent, the mean of :math:`\log\|J v_t\|` over the recorded
     iterates (tangent :math:`v` propagated with ``jax.jvp``, renormalised each step; for a
     cycle of period :math:`p` over the last :math:`p\lfloor M/p\rfloor` steps, i.e. exactly
     :math:`\log|\text{multiplier}|/p`); NaN for divergent orbits."""
@@ -527,7 +527,7 @@ def classify_da_1d(
     vmapped orbits (so memory stays bounded for any grid size). A fixed point is ``"da"``
     when the gradient flow of :math:`L_{DA}` (ridge :math:`2\lambda`) started there converges
     (closed form: case 1, or case 2 to the right of the local maximum :math:`W_{-1}`), and
-    ``"spurious"`` otherwise. See the module docstring for every threshold.
+    ``"spurious"`` otherwise. The other thresholds are those of :func:`classify_orbit`.
 
     Args:
         eta: step size(s) :math:`\eta > 0` (ignored by ``scheme="flow"``).

@@ -167,6 +167,7 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     lams = np.geomspace(args.lam_min, args.lam_max, args.n)
     timings: dict[str, float] = {}
     panels: dict[str, np.ndarray] = {}
+    periods: dict[str, np.ndarray] = {}
 
     def timed(name: str, fn: Any) -> Any:
         t0 = time.perf_counter()
@@ -183,6 +184,7 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
             ),
         )
         panels[f"{scheme}_eta_fr"] = np.asarray(res.regime)
+        periods[scheme] = np.asarray(res.period)
         res = timed(
             f"{scheme}_eta_lam",
             lambda s=scheme: aj.classify_da_1d(
@@ -262,12 +264,16 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
 
     bounds = _boundaries(r, lam)
     figs = _figures(args, out, aj.REGIMES, eta, fr, lams, panels, f_bif, bif, eta2, alpha, bounds)
+    figs.append(_period_figure(args, out, eta, fr, periods["iterative"], bounds))
+    cyc = periods["iterative"][panels["iterative_eta_fr"] == aj.REGIMES.index("periodic")]
+    period_counts = {int(p): int(c) for p, c in zip(*np.unique(cyc, return_counts=True))}
     summary = {
         "study": STUDY,
         "dtype": "float64" if args.x64 else "float32",
         "params": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "regimes": list(aj.REGIMES),
         "fractions": {k: _counts(v, aj.REGIMES) for k, v in panels.items()},
+        "iterative_eta_fr_period_counts": period_counts,
         "boundaries_fr": bounds,
         "boundary_lam_case23": float(np.e * r * (args.fr - 1) / 2) if args.fr > 1 else None,
         "block2d_alpha_flow_diverges_from": alpha_no_stat,
@@ -303,6 +309,26 @@ def _legend(fig, regimes) -> None:
 
     handles = [Patch(color=c, label=LABELS[n]) for c, n in zip(COLORS, regimes)]
     fig.legend(handles=handles, loc="lower center", ncol=len(regimes), frameon=False)
+
+
+def _period_figure(args, out, eta, fr, period, bounds) -> str:
+    """The period of every cyclic orbit of iterative DA over (f/r, η) (1 = fixed point)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LogNorm
+
+    fig, ax = plt.subplots(figsize=(7.5, 5.5))
+    shown = np.where(period > 0, period, np.nan).astype(float)
+    mesh = ax.pcolormesh(
+        fr, eta, shown, cmap="viridis", norm=LogNorm(1, args.max_period), shading="nearest"
+    )
+    ax.set_facecolor("0.85")
+    ax.axvline(bounds["fr_case12"], color="w", lw=1.2)
+    ax.axvline(bounds["fr_case23_2lam"], color="k", lw=1.5)
+    ax.set(yscale="log", xlabel="f / r", ylabel="η", ylim=(eta[0], eta[-1]))
+    ax.set_title(f"iterative DA: period of the limit cycle (grey: none), λ = {args.lam:g}")
+    fig.colorbar(mesh, ax=ax, label="period p (1 = fixed point)")
+    fig.tight_layout()
+    return str(save_figure(fig, out / "periods.png"))
 
 
 def _figures(args, out, regimes, eta, fr, lams, panels, f_bif, bif, eta2, alpha, bounds):

@@ -27,6 +27,7 @@ def test_outputs_written(atlas_run: Path) -> None:
         "phase_diagrams.png",
         "bifurcation.png",
         "block2d.png",
+        "periods.png",
     ):
         assert (atlas_run / name).stat().st_size > 0, name
     summary = json.loads((atlas_run / "summary.json").read_text())
@@ -37,6 +38,7 @@ def test_outputs_written(atlas_run: Path) -> None:
     for panel in ("simultaneous_eta_fr", "flow_eta_fr", "block2d_simultaneous", "block2d_flow"):
         assert summary["fractions"][panel]["spurious"] == 0.0
     assert summary["fractions"]["iterative_eta_fr"]["spurious"] > 0.1
+    assert all(int(p) >= 2 for p in summary["iterative_eta_fr_period_counts"])
 
 
 def test_theory_points_in_summary(atlas_run: Path) -> None:
