@@ -182,3 +182,24 @@ def test_rule_bad_input() -> None:
         aj.iterative_da(0.1, ascent_lr=0.0)
     with pytest.raises(TypeError, match="optimizer"):
         aj.retrain(optimizer="adam")
+
+
+def test_cross_correlated_worked_numbers_of_theory() -> None:
+    # THEORY.md §3 worked numbers (exp loss, |S_i| = 50, |R| = 900, |F| = 100, lam = 0.01,
+    # rho = 0.8): at alpha = 0.05 the margins (retain x = w1 + rho w2, forget y = rho w1 + w2)
+    # are oracle (1.687, 1.646), pretrained (1.652, 1.615), DA (1.295, 1.204); from
+    # alpha = 0.08 on L_DA has no stationary point (table), so DA must diverge.
+    def run(alpha):
+        data = aj.cross_correlated_data(0.8, alpha, block_size=50, n_retain=900, n_forget=100)
+        m = jnp.array([[1.0, 0.8], [0.8, 1.0]])
+        wd = aj.run_rule(aj.pretrain(1.0, lam=0.01), jnp.zeros(2), data, steps=5000).final
+        wr = aj.run_rule(aj.retrain(1.0, lam=0.01), jnp.zeros(2), data, steps=5000).final
+        da = aj.run_rule(aj.simultaneous_da(1.0, lam=0.01), wd, data, steps=5000, stride=5000)
+        return m @ wr, m @ wd, m @ da.final, da.diverged
+
+    oracle, pre, da, diverged = aj.sweep(run, jnp.array([0.05, 0.08, 0.1]))
+    # the spec quotes three decimals
+    np.testing.assert_allclose(oracle[0], [1.687, 1.646], atol=6e-4)
+    np.testing.assert_allclose(pre[0], [1.652, 1.615], atol=6e-4)
+    np.testing.assert_allclose(da[0], [1.295, 1.204], atol=6e-4)
+    np.testing.assert_array_equal(diverged, [False, True, True])
