@@ -135,7 +135,10 @@ _MULTI = textwrap.dedent(
     def g(x):
         return jax.grad(lambda w: jnp.sum(x @ w))(jnp.ones(2))
     gx = aj.sweep(g, jnp.arange(24.0).reshape(4, 3, 2))
+    shared = aj.sweep(lambda a, b: a * b.sum(), jnp.arange(5.0), jnp.ones(3),
+                      in_axes=(0, None), chunk_size=2)
     print(json.dumps({{
+        "shared": shared.tolist(),
         "grad": gx.tolist(),
         "w": out["w"].tolist(), "div": out["div"].tolist(), "w3": out3["w"].tolist(),
         "partitions": "num_partitions = 4" in hlo,
@@ -165,3 +168,4 @@ def test_multi_device_equals_single_device(key) -> None:
     np.testing.assert_allclose(res["w3"], ref["w"], rtol=1e-13)
     np.testing.assert_array_equal(res["div"], ref["div"])
     np.testing.assert_allclose(res["grad"], np.arange(24.0).reshape(4, 3, 2).sum(axis=1))
+    np.testing.assert_allclose(res["shared"], 3.0 * np.arange(5.0))  # replicated argument
