@@ -270,8 +270,8 @@ def check(fast: bool = True) -> CheckResult:
     )
 
     # ------------------------------------------------------------ numerics
-    _numerics(rec, fast, P, stated_Y, a_y, k_, B_, xR_, yR_)
-    rec.guarded("library.theory2d", SEC, "library", lambda: _library(rec, fast))
+    flags = _numerics(rec, fast, P, stated_Y, a_y, k_, B_, xR_, yR_)
+    rec.guarded("library.theory2d", SEC, "library", lambda: _library(rec, fast, flags))
     return rec.result()
 
 
@@ -435,7 +435,7 @@ def _numerics(rec, fast, P, stated_Y, a_y, k_, B_, xR_, yR_):
         "(mismatches)",
         counterexample=fmt_point(**pts[i], alpha_x=ax[i], alpha_y=ay[i]),
     )
-    _theory_numbers(rec, fast)
+    return _theory_numbers(rec, fast)
 
 
 STATED_NP = {
@@ -474,6 +474,7 @@ def _theory_numbers(rec, fast):
     )
     alphas = np.round(np.arange(1, 41) * 0.005, 3)
     worst9, where9, worst, where = 0.0, "", 0.0, ""
+    flags = {"alphas": alphas}
     for rho, stated in STATED_TABLE.items():
         bDv, bRv, _ = _coeffs(rho, 0.0)
         t9 = max(
@@ -493,6 +494,7 @@ def _theory_numbers(rec, fast):
             below.append(bool(np.isfinite(xA) and xA <= xD and yA <= yD))
             above.append(bool(xR >= xD and yR >= yD))
         below, above, exists = map(np.asarray, (below, above, exists))
+        flags[rho] = (below, above, exists)
         lo = alphas[below].min() if below.any() else np.nan
         hi = alphas[below].max() if below.any() else np.nan
         up = alphas[above].max() if above.any() else np.nan
@@ -524,48 +526,52 @@ def _theory_numbers(rec, fast):
         "recomputed on the 0.005 alpha grid with the independent solvers (exact agreement)",
         counterexample=where,
     )
+    return flags
 
 
-def _library(rec, fast):
+def _library(rec, fast, flags):
     import jax
     import jax.numpy as jnp
 
-    names = (
-        "oracle_point",
-        "pretrained_point",
-        "solve_block",
-        "lemma7_bounds",
-        "lemma9_threshold",
-        "lemma10_thresholds",
-    )
+    names = ("solve_block", "lemma7_bounds", "lemma9_threshold", "lemma10_thresholds")
     library("_lambertw", "lambertw")  # _theory2d evaluates W through it
     fns = dict(zip(names, library("_theory2d", *names), strict=True))
     n = 96 if fast else 2000
     ev, alv, lamv, Sv, Rv, Fv = _grid(n, seed=6)
+    # one solve_block call (one compilation) on the random grid plus the table's grid
+    alphas = flags["alphas"]
+    rt = np.repeat(np.array(list(STATED_TABLE)), alphas.size)
+    at = np.tile(alphas, len(STATED_TABLE))
+    cat = [
+        np.concatenate([v, np.full(rt.size, c)]) if c is not None else None
+        for v, c in zip((ev, alv, lamv, Sv, Rv, Fv), (None, None, 0.01, 50.0, 900.0, 100.0))
+    ]
+    cat[0], cat[1] = np.concatenate([ev, rt]), np.concatenate([alv, at])
+    sol = jax.jit(jax.vmap(lambda *a: fns["solve_block"](*a)))(*(jnp.asarray(v) for v in cat))
     bDv, bRv, cFv = Sv / (lamv * (Rv + Fv)), Sv / (lamv * Rv), alv * Sv / (lamv * Fv)
     args = [jnp.asarray(v) for v in (ev, alv, lamv, Sv, Rv, Fv)]
     xR, yR = oracle(bRv, ev)
     xD, yD = solve_pretrained(bDv, alv, ev)
-    o = fns["oracle_point"](*args)
-    p = fns["pretrained_point"](*args)
+    o_m = np.asarray(sol.oracle.margins)[:n]
+    p_m = np.asarray(sol.pretrained.margins)[:n]
     rec.close(
         "library.oracle_point",
         "Lemma 6",
-        np.asarray(o.margins).T.ravel(),
+        o_m.T.ravel(),
         np.concatenate([xR, yR]),
         rtol=1e-12,
-        detail="oracle_point margins vs Lemma 6 closed form (SciPy W0); rtol 1e-12",
+        detail="solve_block oracle margins vs Lemma 6 closed form (SciPy W0); rtol 1e-12",
     )
     rec.close(
         "library.pretrained_point",
         SEC,
-        np.asarray(p.margins).T.ravel(),
+        p_m.T.ravel(),
         np.concatenate([xD, yD]),
         rtol=1e-10,
-        detail="pretrained_point margins vs independent Gauss-Seidel (rtol 1e-10: both "
+        detail="solve_block pretrained margins vs independent Gauss-Seidel (rtol 1e-10: both "
         "converged to ~1e-14; allows conditioning)",
     )
-    b7 = fns["lemma7_bounds"](*args)
+    b7 = jax.jit(jax.vmap(lambda *a: fns["lemma7_bounds"](*a)))(*args)
     lo_x = _w0(bDv * (1 + ev**2 + 2 * alv * ev))
     lo_y = _w0(bDv * alv * (1 + ev**2))
     hi_y = _w0(bDv * (2 * ev + alv * (1 + ev**2)))
@@ -582,12 +588,14 @@ def _library(rec, fast):
     rec.close(
         "library.lemma9_threshold",
         "Lemma 9",
-        np.asarray(fns["lemma9_threshold"](args[0], args[4], args[5])),
+        np.asarray(jax.vmap(fns["lemma9_threshold"])(args[0], args[4], args[5])),
         np.maximum(t1(ev, Rv, Fv), t2(ev, Rv, Fv)),
         rtol=1e-13,
         detail="lemma9_threshold vs the sympy-derived max of the two linear thresholds",
     )
-    ax_l, ay_l = fns["lemma10_thresholds"](args[0], args[2], args[3], args[4], args[5])
+    ax_l, ay_l = jax.jit(jax.vmap(lambda *a: fns["lemma10_thresholds"](*a)))(
+        args[0], args[2], args[3], args[4], args[5]
+    )
     kk = 2 * ev * yR / (1 + ev**2)
     BB = bDv * (1 - ev**2) ** 2 / (1 + ev**2)
     xs = kk + _w0(BB * np.exp(-kk))
@@ -605,28 +613,58 @@ def _library(rec, fast):
         "differences of nearly equal terms)",
     )
     m = 48 if fast else 400
-    sol = jax.vmap(lambda *a: fns["solve_block"](*a))(*(v[:m] for v in args))
     da = np.array([solve_da(bRv[k], cFv[k], ev[k], 1500) for k in range(m)])
-    stat = np.asarray(sol.da.stationary)
+    stat = np.asarray(sol.da.stationary)[:m]
     has = np.isfinite(da[:, 0])
-    mism = int(np.sum(stat != has))
     rec.numeric(
         "library.solve_block_existence",
         SEC,
         "library",
-        float(mism),
+        float(np.sum(stat != has)),
         m,
         0,
         "solve_block: DA stationary-point existence vs the independent brentq scan (mismatches)",
     )
-    both = has & stat & np.asarray(sol.da.reached)
+    both = has & stat & np.asarray(sol.da.reached)[:m]
     rec.close(
         "library.solve_block_da_margins",
         SEC,
-        np.asarray(sol.da.margins)[both].ravel(),
+        np.asarray(sol.da.margins)[:m][both].ravel(),
         da[both].ravel(),
         rtol=1e-8,
         atol=1e-10,
         detail="solve_block DA margins vs the largest root of the reduced equation "
         "(independent brentq; rtol 1e-8)",
+    )
+    # the table's grid: flags from the library's margins vs the independent solvers' flags
+    xD_t, yD_t = np.asarray(sol.pretrained.margins)[n:].T
+    xR_t, yR_t = np.asarray(sol.oracle.margins)[n:].T
+    xA_t, yA_t = np.asarray(sol.da.margins)[n:].T
+    st_t = np.asarray(sol.da.stationary)[n:]
+    with np.errstate(invalid="ignore"):
+        lib_flags = (
+            st_t & (xA_t <= xD_t) & (yA_t <= yD_t),
+            (xR_t >= xD_t) & (yR_t >= yD_t),
+            st_t,
+        )
+    mism, where = 0, ""
+    for k_rho, rho in enumerate(STATED_TABLE):
+        sl = slice(k_rho * alphas.size, (k_rho + 1) * alphas.size)
+        for name, lib_flag, mine in zip(
+            ("DA<=D", "oracle>=D", "DA stationary"), lib_flags, flags[rho], strict=True
+        ):
+            bad = lib_flag[sl] != mine
+            if bad.any() and not where:
+                where = fmt_point(rho=rho, flag=name, alpha=alphas[np.argmax(bad)])
+            mism += int(bad.sum())
+    rec.numeric(
+        "library.table_flags",
+        SEC,
+        "library",
+        float(mism),
+        3 * rt.size,
+        0,
+        "solve_block on the table's (rho, alpha) grid: DA<=D, oracle>=D and DA-existence flags "
+        "vs the independent solvers (mismatches)",
+        counterexample=where,
     )

@@ -396,6 +396,26 @@ def _library(rec, G, zv, wD, wR, wDA0, wDAm, pts):
             64.0,
             "|W-1 error| in ulp x condition number 1/|1+W| vs mpmath (tol 64)",
         )
+    # near the branch point -1/e (where scipy loses accuracy): both branches vs mpmath
+    zb = -np.exp(-1) + np.concatenate([10.0 ** -np.arange(1, 16), 3.0 * 10.0 ** -np.arange(1, 16)])
+    zb = zb[zb >= -np.exp(-1)]
+    worst = 0.0
+    for branch in (0, -1):
+        ref = mp_lambertw(zb, branch)
+        got = np.asarray(lambertw(jnp.asarray(zb), branch=branch))
+        cond = 1.0 / np.maximum(np.abs(1.0 + ref), 1e-300)
+        err = np.abs(got - ref) / (np.maximum(np.abs(ref), 1.0) * np.finfo(float).eps * cond)
+        worst = max(worst, float(err.max()))
+    rec.numeric(
+        "library.lambertw_branch_point",
+        SEC,
+        "library",
+        worst,
+        2 * zb.size,
+        64.0,
+        "W0 and W-1 at z = -1/e + 10^-k (k = 1..15) vs 40-digit mpmath at the same float z, "
+        "error in ulp x condition 1/|1+W| (tol 64)",
+    )
     raise_unavailable_if_placeholder("_theory1d")
     _theory1d_compare(rec, G, wD, wR, wDA0, wDAm, pts)
 
