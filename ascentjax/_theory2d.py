@@ -40,7 +40,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from . import _lambertw
+from ._lambertw import lambertw
 from ._validation import check_choice, check_positive, check_range, is_concrete
 
 __all__ = [
@@ -205,7 +205,7 @@ def _ds(m, loss):
 
 
 def _w0(z):
-    return _lambertw.lambertw(z)
+    return lambertw(z)
 
 
 def _w0_exp(t):
@@ -707,8 +707,8 @@ def lemma8_bounds(rho, alpha, lam, block_size=50.0, n_retain=900.0, n_forget=100
     x_hi = jnp.minimum(_w0(jnp.maximum(zx, em1)), xR)
     y_hi = jnp.minimum(_w0(jnp.maximum(zy, em1)), 2 * rho * x_hi / (1 + rho**2))
     ninf = jnp.full_like(zx, -jnp.inf)
-    x_lo = jnp.where(zx < 0, _lambertw.lambertw(jnp.clip(zx, em1, -1e-300), -1), ninf)
-    y_lo = jnp.where(zy < 0, _lambertw.lambertw(jnp.clip(zy, em1, -1e-300), -1), ninf)
+    x_lo = jnp.where(zx < 0, lambertw(jnp.clip(zx, em1, -1e-300), -1), ninf)
+    y_lo = jnp.where(zy < 0, lambertw(jnp.clip(zy, em1, -1e-300), -1), ninf)
     return DABounds(
         jnp.where(possible, x_lo, nan),
         jnp.where(possible, x_hi, nan),

@@ -400,6 +400,16 @@ def _figure(rho: float, res: dict[str, Any], wv: dict[str, Any], args: argparse.
             x, y = ex[key]["margins"]
             ax.plot([x], [y], "o", color=color, ms=8, label=label, zorder=5)
     ax.plot([], [], color="tab:orange", label=f"{args.method} DA paths")
+    pts = np.array([ex[k]["margins"] for k in ("pretrained", "oracle", "da") if ex[k]])
+    lo, hi = pts.min(0), pts.max(0)
+    if ex["da"] is None:  # DA diverges: show where the paths leave the frame
+        lo = lo - 1.0
+        ax.text(
+            0.02, 0.02, "DA paths leave the frame (divergence)", transform=ax.transAxes, fontsize=7
+        )
+    pad = 0.15 * max(float(np.max(hi - lo)), 0.05)
+    ax.set_xlim(lo[0] - pad, hi[0] + pad)
+    ax.set_ylim(lo[1] - pad, hi[1] + pad)
     ax.set_xlabel("retain margin $x$")
     ax.set_ylabel("forget margin $y$")
     title = "margin plane" if ex["da"] is not None else "margin plane (DA diverges)"
