@@ -18,6 +18,8 @@ import json
 import pytest
 
 import proofs
+import proofs.__main__ as cli
+from proofs import CheckResult, Claim
 from proofs.__main__ import main
 
 #: claim name -> why it is false (documented in docs/theory/proofs.md)
@@ -69,18 +71,87 @@ def test_symbolic_claims_present_in_every_module() -> None:
         assert "symbolic" in kinds, module
 
 
-def test_cli_only_and_json(tmp_path, capsys) -> None:
+def _fake_run_check(status: str):
+    def run_check(name: str, fast: bool = True) -> CheckResult:
+        claim = Claim(
+            name="fake.claim",
+            section="§0",
+            kind="symbolic",
+            status=status,
+            residual=float("nan") if status == "skip" else 0.0,
+            grid_size=1,
+            tolerance=0.0,
+            detail="a stand-in claim",
+            counterexample="x=1" if status == "fail" else "",
+        )
+        return CheckResult(name, (claim,), 0.0)
+
+    return run_check
+
+
+def test_cli_only_and_json(tmp_path, capsys, monkeypatch) -> None:
+    """``--only`` runs one module, ``--json`` writes the report, one line per claim."""
+    monkeypatch.setattr(cli, "run_check", lambda name, fast=True: _result(name))
     out = tmp_path / "report.json"
     code = main(["--only", "random_forget", "--fast", "--json", str(out)])
     printed = capsys.readouterr().out
     report = json.loads(out.read_text())
     assert [m["module"] for m in report["modules"]] == ["random_forget"]
-    n_fail = report["failed"]
-    assert code == (1 if n_fail else 0)
-    assert "claims" in printed and "random_forget" in printed
+    claims = report["modules"][0]["claims"]
+    assert len(claims) == len(_result("random_forget").claims)
+    assert {"name", "section", "kind", "status", "residual", "grid_size"} <= set(claims[0])
+    assert code == (1 if report["failed"] else 0)
+    assert printed.count("res=") == len(claims)
+
+
+@pytest.mark.parametrize(
+    "status,strict,code",
+    [("pass", False, 0), ("fail", False, 1), ("skip", False, 0), ("skip", True, 1)],
+)
+def test_cli_exit_status(status, strict, code, capsys, monkeypatch) -> None:
+    """A false claim makes the exit status 1; a skip does so only with ``--strict``."""
+    monkeypatch.setattr(cli, "run_check", _fake_run_check(status))
+    argv = ["--only", "objectives"] + (["--strict"] if strict else [])
+    assert main(argv) == code
+    printed = capsys.readouterr().out
+    line = [ln for ln in printed.splitlines() if "fake.claim" in ln][0]
+    assert line.strip().startswith({"pass": "✓", "fail": "✗", "skip": "–"}[status])
+    assert ("counterexample: x=1" in printed) == (status == "fail")
 
 
 def test_cli_bad_flag_exits_2() -> None:
     with pytest.raises(SystemExit) as exc:
         main(["--only", "no_such_module"])
     assert exc.value.code == 2
+
+
+def test_recorder_reports_false_claims_with_witness() -> None:
+    """The result machinery cannot turn a false identity or a numeric mismatch into a pass."""
+    import numpy as np
+    import sympy as sp
+
+    from proofs._report import Recorder, Unavailable
+
+    x = sp.Symbol("x", positive=True)
+    rec = Recorder("unit")
+    assert rec.symbolic("true", "§0", sp.log(x**2) - 2 * sp.log(x), "log rule").passed
+    bad = rec.symbolic("false", "§0", sp.sin(x) ** 2 + sp.cos(x) ** 2 - 1.5, "not an identity")
+    assert bad.status == "fail" and bad.counterexample
+    near = rec.close("near", "§0", [1.0, 2.0], [1.0, 2.0 + 1e-15], rtol=1e-12, detail="d")
+    assert near.passed
+    off = rec.close(
+        "off", "§0", [1.0, 2.1], [1.0, 2.0], rtol=1e-3, detail="d", points=[{"i": 0}, {"i": 1}]
+    )
+    assert off.status == "fail" and "i=1" in off.counterexample
+    assert np.isclose(off.residual, 0.05)
+
+    def missing() -> None:
+        raise Unavailable("ascentjax._nothing not available")
+
+    def crashing() -> None:
+        raise ZeroDivisionError("boom")
+
+    rec.guarded("skipped", "§0", "library", missing)
+    rec.guarded("crashed", "§0", "library", crashing)
+    status = {c.name: c.status for c in rec.result().claims}
+    assert status["skipped"] == "skip" and status["crashed"] == "fail"
