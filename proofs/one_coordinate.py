@@ -309,6 +309,29 @@ def check(fast: bool = True) -> CheckResult:
         "|w_R - w_DA| >= W0(|R_j|/(lambda|R|)) for alpha >= |F|/|R|, both DA branches",
     )
 
+    # Corollary 1 numerically: lambda -> 0 on alpha = |F|/|R| + kappa lambda
+    Rc, Fc, Rjc = 900.0, 100.0, 50.0
+    kap = 0.5 * Fc / (np.e * Rjc)  # inside case 2 for every lambda (kappa <= |F|/(e|R_j|))
+    lams = 10.0 ** -np.arange(1, 13)
+    al = Fc / Rc + kap * lams
+    zDc = (1 + al) * Rjc / (lams * (Rc + Fc))
+    zRc = Rjc / (lams * Rc)
+    zAc = (1 - al * Rc / Fc) * Rjc / (lams * Rc)
+    dDR = np.abs(mp_lambertw(zDc) - mp_lambertw(zRc))
+    dAR = np.abs(mp_lambertw(zAc) - mp_lambertw(zRc))
+    mono = bool(np.all(np.diff(dDR) < 0) and np.all(np.diff(dAR) > 0))
+    rec.numeric(
+        "cor1.path_numeric",
+        "Cor. 1",
+        "simulation",
+        float(dDR[-1]) if mono and dAR[-1] > 20 else np.inf,
+        lams.size,
+        1e-9,
+        f"|R|=900, |F|=100, |R_j|=50, kappa=|F|/(2e|R_j|), lambda = 1e-1..1e-12 (mpmath W): "
+        f"|w_D - w_R| decreases to {dDR[-1]:.1e}, |w_DA - w_R| increases to {dAR[-1]:.1f}",
+        counterexample=fmt_point(dDR=str(dDR), dAR=str(dAR)),
+    )
+
     # gradient descent on the one-coordinate objectives converges to the closed forms
     _simulate(rec, G, zv, wD, wR, wDA0, fast)
     # the library's engine: its GD rules on its one-coordinate data set
