@@ -1,0 +1,73 @@
+"""The KLoM study CLI, run in-process with a tiny configuration."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+from sims import klom
+
+TINY = [
+    "--max-train", "160", "--max-eval", "60", "--n-models", "4", "--epochs", "2",
+    "--batch-size", "16", "--datamodel-models", "8", "--lrs", "0.1", "--unlearn-epochs", "2",
+    "--mixes", "1", "--descent-steps", "1", "--forget-fractions", "0.05", "--bins", "4",
+    "--pca-components", "1", "--no-progress",
+]  # fmt: skip
+
+
+def test_tiny_run_writes_every_output(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert klom.main([*TINY, "--out", str(out)]) == 0
+    for name in ("summary.json", "klom_grid.png", "accuracy_grid.png", "illusion.png", "table.md"):
+        assert (out / name).stat().st_size > 0, name
+    s = json.loads((out / "summary.json").read_text())
+    assert set(s["forget_sets"]) == {"random_8", "pc1_top", "pc1_bottom"}
+    e = s["forget_sets"]["random_8"]
+    assert len(e["indices"]) == 8 and e["size"] == 8
+    for m in ("ga", "gda", "scrub"):
+        grid = e["methods"][m]["grid"]
+        assert len(grid) == 2  # one lr x two epochs
+        for row in grid:
+            for split in ("forget", "retain", "validation"):
+                assert row["klom"][split] >= 0 and 0 <= row["accuracy"][split] <= 1
+        il = e["methods"][m]["illusion"]
+        assert il["forget_klom_on_selection_seeds"] == min(r["forget_klom_half_a"] for r in grid)
+    # the PCA sets are disjoint (top vs bottom of one component)
+    top, bottom = (set(s["forget_sets"][k]["indices"]) for k in ("pc1_top", "pc1_bottom"))
+    assert not top & bottom
+    assert "on held-out seeds" in capsys.readouterr().out
+    # refuses to overwrite a non-empty directory
+    with pytest.raises(SystemExit) as exc:
+        klom.main([*TINY, "--out", str(out)])
+    assert exc.value.code == 2
+
+
+@pytest.mark.parametrize(
+    "argv,flag",
+    [
+        (["--n-models", "2"], "--n-models"),
+        (["--lrs", "0"], "--lrs"),
+        (["--forget-fractions", "0.9"], "--forget-fractions"),
+        (["--data", "cifar10"], "--data-dir"),
+        (["--methods", "sgd"], "--methods"),
+    ],
+)
+def test_bad_flags_exit_2(argv, flag, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        klom.main([*argv, "--out", str(tmp_path / "x")])
+    assert exc.value.code == 2
+    assert flag in capsys.readouterr().err
+
+
+def test_cifar_dir_with_missing_files_exits_2(tmp_path, capsys):
+    d = tmp_path / "cifar"
+    d.mkdir()
+    with open(d / "data_batch_1", "wb") as f:
+        pickle.dump({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 1]}, f)
+    with pytest.raises(SystemExit) as exc:
+        klom.main(["--data", "cifar10", "--data-dir", str(d), "--out", str(tmp_path / "o")])
+    assert exc.value.code == 2
+    assert "data_batch_2" in capsys.readouterr().err
