@@ -106,6 +106,10 @@ def test_worked_example_issue_numbers():
     assert not bool(none.da.stationary) and not bool(none.da.reached)
     assert np.all(np.isnan(np.asarray(none.da.weights))) and not bool(none.ordered)
     assert np.isnan(float(none.dist_da_oracle))
+    # THEORY.md §3: "for small rho (e.g. 0.1) DA diverges already at alpha = 0.01";
+    # confirmed by the independent u-reduction below.
+    assert not bool(aj.solve_block(0.1, 0.01, 0.01).da.stationary)
+    assert not _reduced_u(0.1, 0.01, 0.01)[0]
 
 
 # ----------------------------------------------------------------------------- vs scipy
