@@ -61,6 +61,7 @@ nb_merge_streams = True
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 napoleon_use_rtype = False
+napoleon_use_ivar = True
 autodoc_typehints = "description"
 autodoc_member_order = "bysource"
 
@@ -116,7 +117,11 @@ def _write_api_reference() -> None:
         lines += [title, "-" * len(title), ""]
         for name in names:
             obj = getattr(ascentjax, name)
-            if inspect.isclass(obj):
+            if inspect.isclass(obj) and issubclass(obj, tuple) and hasattr(obj, "_fields"):
+                # NamedTuples document their fields in the docstring's Attributes section;
+                # ``:members:`` would describe every field a second time.
+                lines += [f".. autoclass:: {name}", ""]
+            elif inspect.isclass(obj):
                 lines += [f".. autoclass:: {name}", "   :members:", ""]
             elif callable(obj):
                 lines += [f".. autofunction:: {name}", ""]
