@@ -37,18 +37,20 @@ Conventions (shared by every function here):
   (no period found, Lyapunov exponent :math:`\le` ``lyap_tol``: quasi-periodic or too slow
   to converge within the run, e.g. at a bifurcation); ``5 "divergent"`` (an iterate left
   :math:`|w| \le B` or became non-finite).
-* The divergence bound is :math:`B = \tfrac12 \log(\text{finfo.max})` (44.4 in float32,
-  354.9 in float64), well before :math:`e^{-w}` overflows; exponents are additionally
-  clamped at :math:`0.9 \log(\text{finfo.max})` so that no lane of a vmapped grid ever
-  produces ``inf``/``NaN``. For iterative DA the exact map never runs off to
-  :math:`-\infty` (the descent half-step throws a very negative iterate to
-  :math:`\approx \eta r e^{-w}`), but an orbit that reaches :math:`|w| = B` makes excursions
-  of size :math:`e^{B}`; it is reported as divergent.
+* The divergence bound is :math:`B = 40` for every dtype (:math:`e^{40} \approx 2\cdot
+  10^{17}`, well before float32's :math:`e^{-w}` overflows at :math:`w \approx -88.7`), so
+  float32 and float64 classify alike; exponents are additionally clamped at
+  :math:`0.9 \log(\text{finfo.max})` so that no lane of a vmapped grid ever produces
+  ``inf``/``NaN``. For iterative DA the exact map never runs off to :math:`-\infty` (the
+  descent half-step throws a very negative iterate to :math:`\approx \eta r e^{-w}`), but
+  an orbit that reaches :math:`|w| = B` has a loss term or a kick of size :math:`e^{B}`;
+  such a model is numerically meaningless and is reported as divergent.
 * Period test: over the last 64 recorded iterates, period :math:`p` holds when
   :math:`\|w_{t} - w_{t-p}\|_\infty \le \text{tol}\,(1 + \|w_t\|_\infty)` *and* the
   same holds at lag :math:`p\lceil 64/p\rceil` (a drift guard: a slow monotone approach
-  is not a fixed point yet); the smallest such :math:`p` is the period. The default ``tol``
-  is :math:`\sqrt{\epsilon}` of the dtype (3.5e-4 in float32, 1.5e-8 in float64).
+  is not a fixed point yet); the smallest such :math:`p` is the period. The default
+  ``tol = 3.5e-4`` (:math:`\sqrt{\epsilon}` of float32) is used for every dtype, again so
+  that the classification does not depend on the precision (``w_final`` does).
 
 Everything follows the input dtype (float32 by default, float64 where x64 is enabled).
 """
@@ -118,10 +120,14 @@ class OrbitClass(NamedTuple):
 
 
 # ----------------------------------------------------------------------------- helpers
+_BOUND = 40.0  # default divergence bound B (any dtype)
+_TOL = 3.5e-4  # default period-test tolerance, sqrt(eps) of float32 (any dtype)
+
+
 def _caps(dtype: Any) -> tuple[float, float]:
     """(divergence bound B, exponent clamp) for a floating dtype."""
     logmax = float(np.log(np.finfo(dtype).max))
-    return 0.5 * logmax, 0.9 * logmax
+    return min(_BOUND, 0.5 * logmax), 0.9 * logmax
 
 
 def _exp(x: jax.Array) -> jax.Array:
@@ -347,9 +353,9 @@ def classify_orbit(
         n_transient: steps discarded before recording (>= 0).
         n_record: recorded steps (>= 128 + 2 ``max_period``).
         max_period: largest period searched (>= 1).
-        tol: relative agreement for the period test; default :math:`\sqrt{\epsilon}`.
+        tol: relative agreement for the period test; default 3.5e-4.
         lyap_tol: Lyapunov exponent above which an aperiodic orbit is chaotic.
-        bound: divergence bound :math:`B`; default :math:`\frac12\log(\text{finfo.max})`.
+        bound: divergence bound :math:`B`; default 40.
         fixed_point_is_da: optional ``w -> bool`` deciding whether a fixed point is in the
             basin of a stationary point of :math:`L_{DA}` (``"da"``) or not
             (``"spurious"``); default: every fixed point is ``"da"``.
@@ -375,7 +381,7 @@ def classify_orbit(
     dt = w0.dtype
     default_bound, _ = _caps(dt)
     bound = default_bound if bound is None else bound
-    tol = float(np.sqrt(np.finfo(dt).eps)) if tol is None else tol
+    tol = _TOL if tol is None else tol
     check_positive("bound", bound)
     check_positive("tol", tol)
 
@@ -539,7 +545,7 @@ def classify_da_1d(
         n_transient: discarded steps.
         n_record: recorded steps (Lyapunov exponent, period test).
         max_period: largest period searched.
-        tol: period-test tolerance (default :math:`\sqrt{\epsilon}` of the dtype).
+        tol: period-test tolerance (default 3.5e-4).
         lyap_tol: Lyapunov threshold for ``"chaotic"``.
         chunk_size: orbits vmapped together inside ``lax.map``.
         dtype: floating dtype; default follows the inputs (float32 unless x64 is on).
@@ -683,7 +689,7 @@ def classify_da_2d(
         n_transient: discarded steps.
         n_record: recorded steps.
         max_period: largest period searched.
-        tol: period-test tolerance (default :math:`\sqrt{\epsilon}`).
+        tol: period-test tolerance (default 3.5e-4).
         lyap_tol: Lyapunov threshold for ``"chaotic"``.
         n_flow: RK4 steps of the basin test.
         chunk_size: orbits vmapped together inside ``lax.map``.
