@@ -111,7 +111,7 @@ def check(fast: bool = True) -> CheckResult:
         lim,
         -sp.oo,
         "exp loss, one coordinate, forget weight r + delta > r: lim_{w->-oo} L_DA = -oo",
-        latex=rf"\lim_{{w\to-\infty}} {sp.latex(lda_exp)} = -\infty",
+        latex=rf"\lim_{{w\to-\infty}} \left({sp.latex(lda_exp)}\right) = -\infty",
     )
     s, Xn = sp.symbols("s X", positive=True)
     # log(1 + e^{-m}) <= ln 2 + |m| <= ln 2 + X ||w||  =>  L_DA >= -ln 2 - X s + lambda s^2 / 2

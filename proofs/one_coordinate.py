@@ -316,7 +316,8 @@ def check(fast: bool = True) -> CheckResult:
     al = Fc / Rc + kap * lams
     zDc = (1 + al) * Rjc / (lams * (Rc + Fc))
     zRc = Rjc / (lams * Rc)
-    zAc = (1 - al * Rc / Fc) * Rjc / (lams * Rc)
+    # z_DA on the path in the sympy-simplified form (1 - alpha|R|/|F| cancels catastrophically)
+    zAc = np.full_like(lams, float(zda_path.subs({Rj: Rjc, kappa: kap, F: Fc})))
     dDR = np.abs(mp_lambertw(zDc) - mp_lambertw(zRc))
     dAR = np.abs(mp_lambertw(zAc) - mp_lambertw(zRc))
     mono = bool(np.all(np.diff(dDR) < 0) and np.all(np.diff(dAR) > 0))
@@ -449,8 +450,152 @@ def raise_unavailable_if_placeholder(module: str) -> None:
         raise Unavailable(f"ascentjax.{module} not available (placeholder)")
 
 
-def _theory1d_compare(rec, G, wD, wR, wDA0, wDAm, pts):  # filled in when the module lands
-    raise Unavailable("ascentjax._theory1d not available")
+def _theory1d_compare(rec, G, wD, wR, wDA0, wDAm, pts):
+    """``ascentjax._theory1d`` against the sympy-derived closed forms (lambdified)."""
+    import jax.numpy as jnp
+
+    names = (
+        "one_coordinate_solution",
+        "one_coordinate_z",
+        "da_case_boundaries",
+        "lemma3_window",
+        "lemma4_bound",
+        "lemma5_bound",
+        "corollary1_path",
+        "stationary_margin",
+    )
+    fns = dict(zip(names, library("_theory1d", *names), strict=True))
+    Rv, Fv, Rjv, lamv, alv = (G[k] for k in ("R", "F", "R_j", "lambda", "alpha"))
+    J = [jnp.asarray(v) for v in (Rjv, alv, lamv, Rv, Fv)]
+    args = (R, F, Rj, lam, alpha)
+    vals = (Rv, Fv, Rjv, lamv, alv)
+    zl = fns["one_coordinate_z"](*J)
+    want = [sp.lambdify(args, STATED_Z[k])(*vals) for k in ("D", "R", "DA")]
+    rec.close(
+        "library.one_coordinate_z",
+        SEC,
+        np.concatenate([np.asarray(v) for v in zl]),
+        np.concatenate(want),
+        rtol=1e-13,
+        atol=1e-13,
+        detail="one_coordinate_z (z_D, z_R, z_DA) vs the z's of the derived stationary points",
+    )
+    sol = fns["one_coordinate_solution"](*J)
+    rec.close(
+        "library.w_D_w_R",
+        SEC,
+        np.concatenate([np.asarray(sol.pretrained), np.asarray(sol.oracle)]),
+        np.concatenate([wD, wR]),
+        rtol=1e-13,
+        detail="one_coordinate_solution pretrained/oracle vs lambdified W0(z_D), W0(z_R)",
+        points=pts + pts,
+    )
+    # DA: both branches, error in ulp x condition number 1/|1+W| (mpmath reference)
+    eps_ = np.finfo(float).eps
+    worst = 0.0
+    for got, ref in ((np.asarray(sol.da), wDA0), (np.asarray(sol.da_max), wDAm)):
+        both_nan = np.isnan(got) & np.isnan(ref)
+        cond = 1.0 / np.maximum(np.abs(1.0 + ref), 1e-300)
+        err = np.abs(got - ref) / (np.maximum(np.abs(ref), 1.0) * eps_ * cond)
+        err = np.where(both_nan, 0.0, np.where(np.isnan(err), np.inf, err))
+        worst = max(worst, float(err.max()))
+    rec.numeric(
+        "library.w_DA_branches",
+        SEC,
+        "library",
+        worst,
+        2 * Rv.size,
+        64.0,
+        "one_coordinate_solution da (W0) and da_max (W-1, case 2 only; NaN elsewhere) vs "
+        "mpmath, error in ulp x 1/|1+W| (tol 64; NaN must match NaN)",
+    )
+    zda = want[2]
+    case = np.where(zda >= 0, 1, np.where(zda >= -np.exp(-1), 2, 3))
+    rec.numeric(
+        "library.branch_case",
+        SEC,
+        "library",
+        float(np.sum(np.asarray(sol.case) != case)),
+        Rv.size,
+        0,
+        "one_coordinate_solution case vs the derived sets z >= 0 / [-1/e, 0) / < -1/e",
+    )
+    d1, t1 = linear_threshold(STATED_Z["DA"], alpha)
+    d2, t2 = linear_threshold(STATED_Z["DA"] + sp.exp(-1), alpha)
+    a0, a1 = fns["da_case_boundaries"](J[0], J[2], J[3], J[4])
+    rec.close(
+        "library.da_case_boundaries",
+        SEC,
+        np.concatenate([np.asarray(a0), np.asarray(a1)]),
+        np.concatenate([lambdify_real(args, t1)(*vals), lambdify_real(args, t2)(*vals)]),
+        rtol=1e-13,
+        detail="da_case_boundaries vs alpha solved from z_DA = 0 and z_DA = -1/e",
+    )
+    _, lo = linear_threshold(STATED_Z["D"] - STATED_Z["DA"], alpha)
+    _, hi = linear_threshold(STATED_Z["R"] - STATED_Z["D"], alpha)
+    w_lo, w_hi = fns["lemma3_window"](J[3], J[4])
+    rec.close(
+        "library.lemma3_window",
+        "Lemma 3",
+        np.concatenate([np.asarray(w_lo), np.asarray(w_hi)]),
+        np.concatenate([lambdify_real(args, lo)(*vals), lambdify_real(args, hi)(*vals)]),
+        rtol=1e-13,
+        detail="lemma3_window vs the solution set of the two derived inequalities",
+    )
+    b4 = lambdify_real(args, sp.Abs(sp.log((1 + alpha) * R / D)))(*vals)
+    rec.close(
+        "library.lemma4_bound",
+        "Lemma 4",
+        np.asarray(fns["lemma4_bound"](J[1], J[3], J[4])),
+        b4,
+        rtol=1e-12,
+        atol=1e-15,
+        detail="lemma4_bound vs |ln(z_D/z_R)| from the derived ratio",
+    )
+    rec.close(
+        "library.lemma5_bound",
+        "Lemma 5",
+        np.asarray(fns["lemma5_bound"](J[0], J[2], J[3])),
+        wR,
+        rtol=1e-13,
+        detail="lemma5_bound vs W0(z_R) (lambdified)",
+    )
+    Rc, Fc, Rjc = 900.0, 100.0, 50.0
+    kap = 0.5 * Fc / (np.e * Rjc)
+    lams = 10.0 ** -np.arange(1, 13)
+    path = fns["corollary1_path"](Rjc, jnp.asarray(lams), Rc, Fc, kap)
+    al = Fc / Rc + kap * lams
+    zRc = Rjc / (lams * Rc)
+    wRc = mp_lambertw(zRc)
+    # z_DA on the path = -kappa |R_j| / |F| (derived in cor1.zDA_constant; no cancellation)
+    dAR = np.abs(mp_lambertw(np.full_like(lams, -kap * Rjc / Fc)) - wRc)
+    dDR = np.abs(mp_lambertw((1 + al) * Rjc / (lams * (Rc + Fc))) - wRc)
+    rec.close(
+        "library.corollary1_path",
+        "Cor. 1",
+        np.concatenate([np.asarray(path.dist_da_oracle), np.asarray(path.dist_pretrained_oracle)]),
+        np.concatenate([dAR, dDR]),
+        rtol=1e-12,
+        atol=1e-13,
+        detail="corollary1_path distances vs mpmath W on the same path (atol 1e-13: |w_D - w_R| "
+        "is a difference of two W's of size ~20)",
+    )
+    # logistic loss: the library's root satisfies the sympy-derived stationarity equation
+    zq = rng(12).uniform(-50, 50, 400)
+    c_ = sp.Symbol("c", real=True)
+    stat = sp.solve(sp.diff(c_ * sp.log(1 + sp.exp(-w)) + lam / 2 * w**2, w), c_)[0] / lam
+    z_of_w = lambdify_real((w, lam), stat)  # z = c / lambda as a function of the root w
+    wq = np.asarray(fns["stationary_margin"](jnp.asarray(zq), loss="logistic"))
+    rec.close(
+        "library.stationary_margin_logistic",
+        SEC,
+        z_of_w(wq, 1.0),
+        zq,
+        rtol=1e-12,
+        atol=1e-12,
+        detail="logistic loss: z(w) = w (1 + e^w) derived from dL/dw = 0, evaluated at "
+        "stationary_margin(z) (rtol 1e-12)",
+    )
 
 
 def _engine(rec, fast):
