@@ -1,4 +1,4 @@
-"""``python -m proofs``: run every proof check and print the report.
+"""Run every proof check of THEORY.md and print the report (``python -m proofs``).
 
 One line per claim: ✓ (holds), ✗ (false on the grid, with the counterexample) or
 – (skipped: a library module is not available), then the residual and the grid

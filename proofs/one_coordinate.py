@@ -274,7 +274,7 @@ def check(fast: bool = True) -> CheckResult:
     rec.numeric(
         "lemma3.window_grid",
         "Lemma 3",
-        "simulation",
+        "grid",
         float(bad.sum()),
         int(away.sum()),
         0,
