@@ -29,7 +29,6 @@ import jax.numpy as jnp
 import numpy as np
 
 import ascentjax as aj
-from ascentjax._data import Dataset  # ascentjax.Dataset (see report: name clash with _nets)
 
 from ._harness import best_of, machine_info, register
 
@@ -74,8 +73,8 @@ def numpy_da(data: dict[str, np.ndarray], T: int, lr: float, lam: float) -> np.n
     return w[:, :, 0]
 
 
-def _to_dataset(data: dict[str, np.ndarray]) -> Dataset:
-    return Dataset(
+def _to_dataset(data: dict[str, np.ndarray]) -> aj.Dataset:
+    return aj.Dataset(
         x=jnp.asarray(data["x"]),
         y=jnp.asarray(data["y"]),
         forget=jnp.asarray(data["forget"]),
@@ -84,7 +83,7 @@ def _to_dataset(data: dict[str, np.ndarray]) -> Dataset:
 
 
 def _engine_fn(d: int, T: int, lr: float, lam: float):
-    def one_seed(data: Dataset) -> jax.Array:
+    def one_seed(data: aj.Dataset) -> jax.Array:
         rule = aj.simultaneous_da(lr, lam=lam, loss="logistic")
         w0 = jnp.zeros(d, data.x.dtype)
         return aj.run_rule(rule, w0, data, steps=T, stride=T).final
