@@ -38,3 +38,21 @@ def test_public_functions_have_type_hints() -> None:
             ):
                 missing.append(name)
     assert not missing, f"public functions without type hints: {missing}"
+
+
+def test_no_two_modules_export_the_same_name() -> None:
+    """The flat namespace is built by star imports: a clash would silently shadow a name."""
+    seen: dict[str, str] = {}
+    clashes = []
+    for modname in sorted(
+        n for n in vars(ascentjax) if n.startswith("_") and not n.startswith("__")
+    ):
+        mod = getattr(ascentjax, modname)
+        for name in getattr(mod, "__all__", []):
+            if name in seen:
+                clashes.append(f"{name}: {seen[name]} and {modname}")
+            seen[name] = modname
+    assert not clashes, f"names exported by two modules: {clashes}"
+    # and each name resolves to the object of the module that exports it
+    for name, modname in seen.items():
+        assert getattr(ascentjax, name) is getattr(getattr(ascentjax, modname), name)
