@@ -57,6 +57,25 @@ SCRUB."""
 
 
 # ----------------------------------------------------------------------------- KLoM
+@functools.partial(jax.jit, static_argnames=("bins",))
+def _binned_kl(p, q, eps, clip, *, bins):
+    p = jnp.clip(p, -clip, clip)
+    q = jnp.clip(q, -clip, clip)
+    lo = jnp.minimum(p.min(axis=-1), q.min(axis=-1))[..., None]
+    hi = jnp.maximum(p.max(axis=-1), q.max(axis=-1))[..., None]
+    width = jnp.where(hi > lo, hi - lo, 1.0)
+
+    def counts(s: jax.Array) -> jax.Array:
+        idx = jnp.clip(jnp.floor((s - lo) / width * bins).astype(jnp.int32), 0, bins - 1)
+        onehot = idx[..., None] == jnp.arange(bins)
+        return jnp.sum(onehot, axis=-2).astype(p.dtype)
+
+    cp, cq = counts(p), counts(q)
+    ph = (cp + eps) / (p.shape[-1] + bins * eps)
+    qh = (cq + eps) / (q.shape[-1] + bins * eps)
+    return jnp.sum(ph * (jnp.log(ph) - jnp.log(qh)), axis=-1)
+
+
 def binned_kl(
     p_samples: jax.Array,
     q_samples: jax.Array,
@@ -105,23 +124,11 @@ def binned_kl(
     check_count("bins", bins)
     check_positive("eps", eps)
     check_positive("clip", clip)
-    p = jnp.clip(jnp.asarray(p_samples), -clip, clip)
-    q = jnp.clip(jnp.asarray(q_samples), -clip, clip)
+    p = jnp.asarray(p_samples)
+    q = jnp.asarray(q_samples)
     if p.shape[:-1] != q.shape[:-1]:
         raise ValueError(f"leading shapes differ: p {p.shape}, q {q.shape}")
-    lo = jnp.minimum(p.min(axis=-1), q.min(axis=-1))[..., None]
-    hi = jnp.maximum(p.max(axis=-1), q.max(axis=-1))[..., None]
-    width = jnp.where(hi > lo, hi - lo, 1.0)
-
-    def counts(s: jax.Array) -> jax.Array:
-        idx = jnp.clip(jnp.floor((s - lo) / width * bins).astype(jnp.int32), 0, bins - 1)
-        onehot = idx[..., None] == jnp.arange(bins)
-        return jnp.sum(onehot, axis=-2).astype(p.dtype)
-
-    cp, cq = counts(p), counts(q)
-    ph = (cp + eps) / (p.shape[-1] + bins * eps)
-    qh = (cq + eps) / (q.shape[-1] + bins * eps)
-    return jnp.sum(ph * (jnp.log(ph) - jnp.log(qh)), axis=-1)
+    return _binned_kl(p, q, eps, clip, bins=int(bins))
 
 
 def klom(
