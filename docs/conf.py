@@ -68,6 +68,7 @@ autodoc_member_order = "bysource"
 html_theme = "sphinx_book_theme"
 html_title = "ascentjax"
 html_static_path = ["_static"]
+html_css_files = ["custom.css"]
 html_theme_options = {"show_toc_level": 2}
 
 
