@@ -469,8 +469,9 @@ def plot_illusion(summary: dict[str, Any]) -> Any:
         ax.set_xticklabels(sets, rotation=30, fontsize=7)
         ax.set_title(f"{LABELS[m]}: best of the grid by forget KLoM", fontsize=9)
         ax.set_ylabel("forget KLoM (95th pct, N/2 models)", fontsize=7)
-    axes[0, 0].legend(fontsize=6)
-    fig.tight_layout()
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
 
 
