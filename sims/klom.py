@@ -196,7 +196,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, 
     )
     train_kw = dict(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr)
     kw_klom = dict(bins=args.bins, eps=args.eps)
-    keys = iter(jax.random.split(jax.random.key(args.seed), 64))
+    master = jax.random.key(args.seed)
+    keys = (jax.random.fold_in(master, i) for i in itertools.count())
     timings: dict[str, float] = {}
 
     # jitted once per shape: margins of an ensemble / of every epoch of a trajectory
