@@ -58,6 +58,15 @@ def main(argv: list[str] | None = None) -> int:
             table = RESULTS_DIR / f"{name}.md"
             table.write_text("\n".join(["```text", *lines, "```", ""]), encoding="utf-8")
             print(f"wrote {path} and {table}")
+        if hasattr(module, "plot"):
+            if args.json is not None:
+                figure = args.json.with_name(f"{args.json.stem}_{name}.png")
+            elif not args.quick:
+                figure = RESULTS_DIR / f"{name}.png"
+            else:
+                continue
+            module.plot(record, figure)
+            print(f"wrote {figure}")
     if args.json is not None:
         path = write_json(args.json, records)
         print(f"wrote {path}")

@@ -1,0 +1,417 @@
+"""Workload ``da_compare``: the reference DA sweep of issue 10, every implementation, one run.
+
+Simultaneous DA on logistic regression with ridge :math:`\\lambda`, float32:
+``S`` seeds each with its own noisy data set (``n`` samples, ``d`` features, the
+first ``n // 8`` samples are the forget set), ``T`` full-batch steps from
+:math:`w = 0`; outputs are the final weights ``(S, d)`` and the distance to the
+seed's oracle (ridge logistic regression on the retain set, solved by batched
+float64 Newton in NumPy) every ``stride = 10`` steps, ``(S, T / 10)``.
+
+With :math:`z_i = y_i x_i` and :math:`c_i = v_i/|R|` on R, :math:`-v_i/|F|` on F,
+one step is two matrix-vector products per seed,
+
+.. math:: m = Z w,\\quad g = -Z^\\top (c \\odot \\sigma(-m)) + \\lambda w,\\quad
+    w \\leftarrow w - \\eta g,
+
+``4 n d`` flops (the sigmoid and the update are not counted, which makes the
+compute bound, and so the reported fraction of it, conservative).
+
+Implementations (all checked against the batched NumPy result before timing):
+
+* ``numpy``: batched over seeds (``np.matmul`` on ``(S, n, d)``), loop over steps;
+* ``torch``: the same with batched ``torch.bmm`` (skipped, "not installed", without torch);
+* ``jax_loop``: a Python loop over seeds calling one jitted single-seed ``lax.scan``;
+* ``jax_vmap``: ``jit(vmap(scan))``, every step streams every seed's data;
+* ``jax_blocked``: :func:`ascentjax.make_sweep` with ``chunk_size`` (``lax.map``
+  over blocks of seeds of a vmapped scan: a block's data stays in cache for all T steps);
+* ``jax_blocked_reduce``: blocked, with the matvecs written as broadcast-multiply
+  and sum (XLA fuses them into one loop nest instead of a batched dot);
+* ``ascentjax``: the library path, :func:`ascentjax.sweep` of
+  :func:`ascentjax.run_rule` with :func:`ascentjax.simultaneous_da` (autodiff
+  gradient and a per-step divergence check), plain and chunked.
+
+A second configuration shares one data set between all seeds (seeds differ in
+their initial weights, as in sweeps over initialisations, step sizes or
+:math:`\\lambda`): then a step is two GEMMs, ``M = Z W`` and ``G = Z^T (c * sigma(-M))``
+with ``W`` of shape ``(d, S)`` (``numpy_gemm``, ``jax_gemm``), against the per-seed
+``vmap`` on the shared data (``jax_vmap_shared``).
+
+The record also holds the machine's measured matmul and copy peaks, the roofline
+fraction of each implementation, the load average at each measurement, and a
+check that a second call with a different step size does not recompile.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import ascentjax as aj
+
+from ._harness import best_of, machine_info, register
+from ._roofline import loadavg, machine_peaks, roofline
+from .da_sweep import make_data
+
+FULL = dict(S=4096, n=128, d=8, T=500, stride=10, lr=0.1, lam=0.1, blocks=[64, 256])
+QUICK = dict(S=64, n=32, d=4, T=20, stride=10, lr=0.1, lam=0.1, blocks=[16])
+
+# float32 agreement: T steps of a contracting map (lam > 0), each with O(n + d)
+# float32 roundings of relative size 2^-24 ~ 6e-8; measured differences ~1e-6.
+RTOL = 1e-4
+
+
+# ----------------------------------------------------------------------------- inputs
+def prepare(data: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """``z = y x`` (S, n, d) and the signed per-sample coefficients ``c`` (S, n)."""
+    v, f = data["weight"], data["forget"]
+    vr, vf = np.where(f, 0, v), np.where(f, v, 0)
+    c = vr / vr.sum(-1, keepdims=True) - vf / vf.sum(-1, keepdims=True)
+    z = data["y"][..., None] * data["x"]
+    return z.astype(np.float32), c.astype(np.float32)
+
+
+def oracle(z: np.ndarray, c: np.ndarray, lam: float, iters: int = 30) -> np.ndarray:
+    """Ridge logistic regression on the retain set (``c > 0``), batched float64 Newton."""
+    z = z.astype(np.float64)
+    cr = np.where(c > 0, c, 0).astype(np.float64)  # v_i / |R| on R, 0 on F
+    w = np.zeros(z.shape[:-2] + z.shape[-1:])
+    eye = np.eye(z.shape[-1])
+    for _ in range(iters):
+        m = np.einsum("...nd,...d->...n", z, w)
+        p = 1.0 / (1.0 + np.exp(m))  # sigma(-m)
+        g = -np.einsum("...n,...nd->...d", cr * p, z) + lam * w
+        h = np.einsum("...n,...nd,...ne->...de", cr * p * (1 - p), z, z) + lam * eye
+        w = w - np.linalg.solve(h, g[..., None])[..., 0]
+    return w
+
+
+# ----------------------------------------------------------------------------- numpy / torch
+def numpy_da(z, c, w_orc, T, stride, lr, lam, w0=None):
+    """Batched NumPy: returns (final (S, d), distances (S, T // stride))."""
+    S, _, d = z.shape
+    lr, lam, one = np.float32(lr), np.float32(lam), np.float32(1)
+    w = np.zeros((S, d, 1), np.float32) if w0 is None else w0[..., None].copy()
+    zt = np.ascontiguousarray(z.transpose(0, 2, 1))
+    c3 = c[:, :, None]
+    dist = []
+    for t in range(T):
+        m = np.matmul(z, w)  # (S, n, 1)
+        s = c3 / (one + np.exp(m))
+        w = w - lr * (lam * w - np.matmul(zt, s))
+        if (t + 1) % stride == 0:
+            dist.append(np.linalg.norm(w[..., 0] - w_orc, axis=-1))
+    return w[..., 0], np.stack(dist, -1)
+
+
+def numpy_gemm(z, c, w_orc, T, stride, lr, lam, w0):
+    """One data set ``z`` (n, d) shared by all seeds; ``W`` (d, S): two GEMMs per step."""
+    lr, lam, one = np.float32(lr), np.float32(lam), np.float32(1)
+    W = np.ascontiguousarray(w0.T)
+    zt = np.ascontiguousarray(z.T)
+    c2 = c[:, None]
+    dist = []
+    for t in range(T):
+        s = c2 / (one + np.exp(z @ W))
+        W = W - lr * (lam * W - zt @ s)
+        if (t + 1) % stride == 0:
+            dist.append(np.linalg.norm(W.T - w_orc, axis=-1))
+    return W.T, np.stack(dist, -1)
+
+
+def torch_da(z, c, w_orc, T, stride, lr, lam):
+    """Batched PyTorch eager (``torch.bmm``) on CPU, float32."""
+    import torch
+
+    with torch.inference_mode():
+        zz = torch.from_numpy(z)
+        zt = zz.transpose(1, 2).contiguous()
+        c3 = torch.from_numpy(c)[:, :, None]
+        wo = torch.from_numpy(w_orc.astype(np.float32))
+        w = torch.zeros(z.shape[0], z.shape[2], 1)
+        dist = []
+        for t in range(T):
+            s = c3 * torch.sigmoid(-torch.bmm(zz, w))
+            w = w - lr * (lam * w - torch.bmm(zt, s))
+            if (t + 1) % stride == 0:
+                dist.append(torch.linalg.vector_norm(w[..., 0] - wo, dim=-1))
+        return w[..., 0].numpy(), torch.stack(dist, -1).numpy()
+
+
+def _torch_available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# ----------------------------------------------------------------------------- JAX
+def _one_seed(T: int, stride: int, reduce: bool = False):
+    """Single-seed DA: ``(z, c, w_orc, w0, lr, lam) -> (final, distances)``."""
+
+    def fn(z, c, w_orc, w0, lr, lam):
+        def step(w, _):
+            if reduce:
+                m = jnp.sum(z * w, axis=-1)
+                g = lam * w - jnp.sum((c * jax.nn.sigmoid(-m))[:, None] * z, axis=0)
+            else:
+                m = z @ w
+                g = lam * w - (c * jax.nn.sigmoid(-m)) @ z
+            return w - lr * g, None
+
+        def block(w, _):
+            w, _ = jax.lax.scan(step, w, None, length=stride)
+            return w, jnp.linalg.norm(w - w_orc)
+
+        return jax.lax.scan(block, w0, None, length=T // stride)
+
+    return fn
+
+
+def _gemm(T: int, stride: int):
+    """Shared data, all seeds at once: ``W`` (d, S) and two GEMMs per step."""
+
+    def fn(z, c, w_orc, W0, lr, lam):
+        def step(W, _):
+            s = c[:, None] * jax.nn.sigmoid(-(z @ W))
+            return W - lr * (lam * W - z.T @ s), None
+
+        def block(W, _):
+            W, _ = jax.lax.scan(step, W, None, length=stride)
+            return W, jnp.linalg.norm(W.T - w_orc, axis=-1)
+
+        W, dist = jax.lax.scan(block, W0.T, None, length=T // stride)
+        return W.T, dist.T
+
+    return jax.jit(fn)
+
+
+def _engine(d: int, T: int, stride: int, lam: float):
+    def fn(ds: aj.Dataset, w_orc: jax.Array, lr: jax.Array):
+        rule = aj.simultaneous_da(lr, lam=lam, loss="logistic")
+        traj = aj.run_rule(
+            rule,
+            jnp.zeros(d, ds.x.dtype),
+            ds,
+            steps=T,
+            stride=stride,
+            observe=lambda w: jnp.linalg.norm(w - w_orc),
+        )
+        return traj.final, traj.observed
+
+    return fn
+
+
+def _rel_err(a: Any, b: np.ndarray) -> float:
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return float(np.max(np.abs(a - b)) / max(1.0, float(np.max(np.abs(b)))))
+
+
+def _timed_jax(fn, args, repeats):
+    """(compile_s, warm_s, output) of ``jax.jit``-ed ``fn`` on ``args``."""
+    t0 = time.perf_counter()
+    compiled = fn.lower(*args).compile()
+    t_compile = time.perf_counter() - t0
+    out = jax.block_until_ready(compiled(*args))
+    t_warm, _ = best_of(lambda: jax.block_until_ready(compiled(*args)), repeats)
+    return t_compile, t_warm, out
+
+
+# ----------------------------------------------------------------------------- workload
+@register("da_compare")
+def run(quick: bool = False, repeats: int = 3, **overrides: Any) -> dict:
+    """Run every implementation of the reference DA sweep; returns a JSON record."""
+    cfg = dict(QUICK if quick else FULL)
+    cfg.update(overrides)
+    S, n, d, T, stride, lr, lam = (cfg[k] for k in ("S", "n", "d", "T", "stride", "lr", "lam"))
+    data = make_data(S, n, d)
+    z, c = prepare(data)
+    w_orc = oracle(z, c, lam)
+    ref: tuple[np.ndarray, np.ndarray] | None = None
+    results: list[dict] = []
+    agreement: dict[str, float] = {}
+    flops = 4.0 * S * n * d * T
+    bytes_once = 4.0 * S * n * (d + 1)  # compulsory traffic: every seed's z and c read once
+    bytes_stream = 4.0 * S * n * d * 2 * T  # z streamed from memory twice per step
+
+    def check(name: str, out: Any) -> None:
+        errs = [_rel_err(o, r) for o, r in zip(out, ref)]
+        agreement[name] = max(errs)
+        if not agreement[name] <= RTOL:
+            raise AssertionError(f"{name} disagrees with batched NumPy: {errs}")
+
+    def add(impl: str, layout: str, warm: float, compile_s: float | None = None, **kw) -> None:
+        row = {"impl": impl, "layout": layout, "warm_s": warm, "loadavg_1min": loadavg()}
+        if compile_s is not None:
+            row["compile_s"] = compile_s
+        results.append(row | kw)
+
+    # ---- reference: batched NumPy
+    t_np, ref = best_of(lambda: numpy_da(z, c, w_orc, T, stride, lr, lam), repeats)
+    add("numpy", "batched np.matmul over seeds", t_np)
+
+    # ---- PyTorch eager
+    torch_status = "not installed"
+    if _torch_available():
+        torch_status = "ok"
+        out = torch_da(z, c, w_orc, T, stride, lr, lam)
+        check("torch", out)
+        t, _ = best_of(lambda: torch_da(z, c, w_orc, T, stride, lr, lam), repeats)
+        add("torch", "eager, batched torch.bmm", t)
+
+    zj, cj, oj = jnp.asarray(z), jnp.asarray(c), jnp.asarray(w_orc, jnp.float32)
+    w0 = jnp.zeros((S, d), jnp.float32)
+    lrj, lamj = jnp.float32(lr), jnp.float32(lam)
+    single = _one_seed(T, stride)
+
+    # ---- per-seed Python loop of jitted JAX
+    one = jax.jit(single)
+    t0 = time.perf_counter()
+    jax.block_until_ready(one(z[0], c[0], w_orc[0], np.zeros(d, np.float32), lr, lam))
+    t_compile = time.perf_counter() - t0
+    per_seed = [(z[s], c[s], w_orc[s].astype(np.float32)) for s in range(S)]
+    zero = np.zeros(d, np.float32)
+
+    def loop():
+        outs = [one(a, b, o, zero, lr, lam) for a, b, o in per_seed]
+        return jax.block_until_ready(
+            (jnp.stack([o[0] for o in outs]), jnp.stack([o[1] for o in outs]))
+        )
+
+    check("jax_loop", loop())
+    t, _ = best_of(loop, repeats)
+    add("jax_loop", "Python loop over seeds of a jitted scan", t, t_compile)
+
+    # ---- jit(vmap(scan)) and seed-blocked variants
+    args = (zj, cj, oj, w0, lrj, lamj)
+    in_axes = (0, 0, 0, 0, None, None)
+    variants = [("jax_vmap", "jit(vmap(scan))", single, None)]
+    for b in cfg["blocks"]:
+        variants.append(("jax_blocked", f"lax.map over blocks of {b} of vmap(scan)", single, b))
+    for b in cfg["blocks"]:
+        variants.append(
+            (
+                "jax_blocked_reduce",
+                f"blocks of {b}, matvecs as multiply+sum",
+                _one_seed(T, stride, reduce=True),
+                b,
+            )
+        )
+    for impl, layout, fn, chunk in variants:
+        swept = aj.make_sweep(fn, chunk_size=chunk, in_axes=in_axes)
+        tc, tw, out = _timed_jax(swept, args, repeats)
+        check(f"{impl}_{chunk}", out)
+        add(impl, layout, tw, tc, chunk_size=chunk)
+
+    # ---- the library path: sweep(run_rule(simultaneous_da))
+    ds = aj.Dataset(
+        x=jnp.asarray(data["x"]),
+        y=jnp.asarray(data["y"]),
+        forget=jnp.asarray(data["forget"]),
+        weight=jnp.asarray(data["weight"]),
+    )
+    engine = _engine(d, T, stride, lam)
+    recompiles = None
+    for chunk in [None, *cfg["blocks"]]:
+        swept = aj.make_sweep(engine, chunk_size=chunk, in_axes=(0, 0, None))
+        eargs = (ds, oj, lrj)
+        tc, tw, out = _timed_jax(swept, eargs, repeats)
+        check(f"ascentjax_{chunk}", out)
+        add("ascentjax", f"sweep(run_rule), chunk_size={chunk}", tw, tc, chunk_size=chunk)
+        if recompiles is None:  # a different step size reuses the compiled sweep
+            jax.block_until_ready(swept(*eargs))
+            before = swept._cache_size()
+            jax.block_until_ready(swept(ds, oj, jnp.float32(0.5 * lr)))
+            recompiles = swept._cache_size() - before
+
+    # ---- shared data set: seeds differ in their initial weights
+    rng = np.random.default_rng(1)
+    w0_shared = rng.standard_normal((S, d), dtype=np.float32)
+    z1, c1 = z[0], c[0]
+    o1 = np.broadcast_to(w_orc[0], (S, d))
+    t_np_g, ref_shared = best_of(
+        lambda: numpy_gemm(z1, c1, o1, T, stride, lr, lam, w0_shared), repeats
+    )
+    shared = []
+    sargs = (jnp.asarray(z1), jnp.asarray(c1), jnp.asarray(o1, jnp.float32))
+    sargs += (jnp.asarray(w0_shared), lrj, lamj)
+    vm = aj.make_sweep(single, in_axes=(None, None, 0, 0, None, None))
+    tc, tw, out = _timed_jax(vm, sargs, repeats)
+    ref = ref_shared
+    check("jax_vmap_shared", out)
+    shared.append({"impl": "jax_vmap_shared", "layout": "vmap over seeds, data shared"})
+    shared[-1] |= {"warm_s": tw, "compile_s": tc, "loadavg_1min": loadavg()}
+    shared.append(
+        {"impl": "numpy_gemm", "layout": "W (d, S), two GEMMs per step", "warm_s": t_np_g}
+    )
+    shared[-1]["loadavg_1min"] = loadavg()
+    tc, tw, out = _timed_jax(_gemm(T, stride), sargs, repeats)
+    check("jax_gemm", out)
+    shared.append({"impl": "jax_gemm", "layout": "W (d, S), two GEMMs per step"})
+    shared[-1] |= {"warm_s": tw, "compile_s": tc, "loadavg_1min": loadavg()}
+
+    peaks = machine_peaks(quick)
+    for r in results:
+        r["roofline"] = roofline(flops, bytes_once, r["warm_s"], peaks)
+        r["speedup_vs_numpy"] = t_np / r["warm_s"]
+    for r in shared:
+        r["roofline"] = roofline(flops, 4.0 * n * (d + 1), r["warm_s"], peaks)
+        r["speedup_vs_numpy"] = t_np / r["warm_s"]
+        r["speedup_vs_numpy_gemm"] = t_np_g / r["warm_s"]
+    best = min((r for r in results if r["impl"] != "numpy"), key=lambda r: r["warm_s"])
+    best_lib = min((r for r in results if r["impl"] == "ascentjax"), key=lambda r: r["warm_s"])
+    return {
+        "workload": "da_compare",
+        "quick": quick,
+        "config": {k: cfg[k] for k in ("S", "n", "d", "T", "stride", "lr", "lam")}
+        | {"dtype": "float32", "loss": "logistic", "repeats": repeats},
+        "torch": torch_status,
+        "agreement_rel_err": agreement,
+        "agreement_rtol": RTOL,
+        "oracle_grad_check": "batched float64 Newton, 30 iterations",
+        "results": results,
+        "shared_data_results": shared,
+        "best": {"impl": best["impl"], "layout": best["layout"], "warm_s": best["warm_s"]},
+        "best_ascentjax": {"layout": best_lib["layout"], "warm_s": best_lib["warm_s"]},
+        "recompiles_on_new_lr": recompiles,
+        "gflop": flops / 1e9,
+        "bytes_compulsory": bytes_once,
+        "bytes_if_streamed_every_step": bytes_stream,
+        "streaming_bound_s": bytes_stream / (peaks["copy_gbps"] * 1e9),
+        "peaks": peaks,
+        "machine": machine_info(),
+    }
+
+
+def summary_lines(record: dict) -> list[str]:
+    """A readable table of one record."""
+    cfg = record["config"]
+    pk = record["peaks"]
+    lines = [
+        f"da_compare  S={cfg['S']} n={cfg['n']} d={cfg['d']} T={cfg['T']} float32 logistic, "
+        f"{record['gflop']:.2f} GFLOP; peaks: matmul {pk['peak_gflops']:.0f} GFLOP/s, "
+        f"copy {pk['copy_gbps']:.1f} GB/s; torch: {record['torch']}",
+        f"{'impl':<19} {'layout':<44} {'compile s':>9} {'warm s':>8} {'x numpy':>8} "
+        f"{'GFLOP/s':>8} {'% bound':>8} {'load':>5}",
+    ]
+    rows = record["results"] + record["shared_data_results"]
+    for i, r in enumerate(rows):
+        if i == len(record["results"]):
+            lines.append("-- one data set shared by all seeds (x numpy = vs per-seed-data numpy):")
+        comp = f"{r['compile_s']:.2f}" if "compile_s" in r else "-"
+        rf = r["roofline"]
+        lines.append(
+            f"{r['impl']:<19} {r['layout'][:44]:<44} {comp:>9} {r['warm_s']:>8.3f} "
+            f"{r['speedup_vs_numpy']:>8.1f} {rf['achieved_gflops']:>8.1f} "
+            f"{100 * rf['fraction_of_bound']:>7.1f}% {r['loadavg_1min'] or 0:>5.1f}"
+        )
+    lines.append(
+        f"max relative disagreement {max(record['agreement_rel_err'].values()):.1e} "
+        f"(tolerance {record['agreement_rtol']:g}); recompiles on a new step size: "
+        f"{record['recompiles_on_new_lr']}"
+    )
+    return lines
