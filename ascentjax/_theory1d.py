@@ -391,6 +391,9 @@ def one_coordinate_solution(
         w_d, w_r, da = _logistic_root(z_d), _logistic_root(z_r), _logistic_root(z_da)
         da_max = jnp.full_like(da, jnp.nan)
         case = jnp.ones(da.shape, jnp.int32)
+    # w_R does not depend on alpha: broadcast every field to the common input shape
+    shape = jnp.broadcast_shapes(w_d.shape, w_r.shape, da.shape)
+    w_d, w_r, da, da_max, case = (jnp.broadcast_to(v, shape) for v in (w_d, w_r, da, da_max, case))
     return OneCoordinateSolution(w_d, w_r, da, da_max, case)
 
 

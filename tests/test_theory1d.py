@@ -387,7 +387,9 @@ def test_jit_vmap_match_eager_and_broadcast() -> None:
         rtol=1e-15,
     )
     grid = aj.one_coordinate_solution(NB, alphas[:, None], jnp.array([0.01, 0.1]), NR, NF)
-    assert grid.da.shape == (9, 2) and grid.case.dtype == jnp.int32
+    assert all(v.shape == (9, 2) for v in grid) and grid.case.dtype == jnp.int32
+    # w_R does not depend on alpha, but every field has the broadcast input shape
+    assert eager.oracle.shape == alphas.shape
     lo, hi = jax.jit(aj.lemma3_window)(NR, NF)
     assert float(lo) < float(hi)
     p = jax.jit(aj.corollary1_path)(NB, jnp.array([0.1, 0.01]), NR, NF, 0.2)
