@@ -57,7 +57,8 @@ from ._roofline import loadavg, machine_peaks, roofline
 from .da_sweep import make_data
 
 FULL = dict(S=4096, n=128, d=8, T=500, stride=10, lr=0.1, lam=0.1, blocks=[64, 256])
-QUICK = dict(S=64, n=32, d=4, T=20, stride=10, lr=0.1, lam=0.1, blocks=[16])
+FULL["gemm_block"] = 256
+QUICK = dict(S=64, n=32, d=4, T=20, stride=10, lr=0.1, lam=0.1, blocks=[16], gemm_block=16)
 
 # float32 agreement: T steps of a contracting map (lam > 0), each with O(n + d)
 # float32 roundings of relative size 2^-24 ~ 6e-8; measured differences ~1e-6.
@@ -172,6 +173,38 @@ def _one_seed(T: int, stride: int, reduce: bool = False):
     return fn
 
 
+def _one_seed_lanes(T: int, stride: int):
+    """Single-seed DA with the data transposed to ``(d, n)``: ``n`` on the vector lanes."""
+
+    def fn(z, c, w_orc, w0, lr, lam):
+        zt = z.T  # loop-invariant: XLA hoists it out of the step loop
+
+        def step(w, _):
+            m = w @ zt
+            return w - lr * (lam * w - zt @ (c * jax.nn.sigmoid(-m))), None
+
+        def block(w, _):
+            w, _ = jax.lax.scan(step, w, None, length=stride)
+            return w, jnp.linalg.norm(w - w_orc)
+
+        return jax.lax.scan(block, w0, None, length=T // stride)
+
+    return fn
+
+
+def _gemm_blocked(T: int, stride: int, S: int, block: int):
+    """:func:`_gemm` over column blocks of ``W`` (``lax.map``): ``M`` stays in cache."""
+    inner = _gemm(T, stride)
+
+    def fn(z, c, w_orc, W0, lr, lam):
+        nb = S // block
+        rs = lambda x: x.reshape((nb, block) + x.shape[1:])  # noqa: E731
+        W, dist = jax.lax.map(lambda t: inner(z, c, t[0], t[1], lr, lam), (rs(w_orc), rs(W0)))
+        return W.reshape(S, -1), dist.reshape(S, -1)
+
+    return jax.jit(fn)
+
+
 def _gemm(T: int, stride: int):
     """Shared data, all seeds at once: ``W`` (d, S) and two GEMMs per step."""
 
@@ -217,8 +250,23 @@ def _timed_jax(fn, args, repeats):
     compiled = fn.lower(*args).compile()
     t_compile = time.perf_counter() - t0
     out = jax.block_until_ready(compiled(*args))
+    c0 = time.process_time()
     t_warm, _ = best_of(lambda: jax.block_until_ready(compiled(*args)), repeats)
+    _CPU["last"] = (time.process_time() - c0) / max(1, repeats)
     return t_compile, t_warm, out
+
+
+def _best(fn, repeats):
+    """:func:`best_of` that also records CPU seconds per call in ``_CPU``."""
+    c0 = time.process_time()
+    out = best_of(fn, repeats)
+    _CPU["last"] = (time.process_time() - c0) / max(1, repeats)
+    return out
+
+
+# process CPU seconds per call of the last timing (mean over repeats, all threads): less
+# sensitive than wall time to other processes on a shared machine.
+_CPU: dict[str, float] = {}
 
 
 # ----------------------------------------------------------------------------- workload
@@ -246,12 +294,13 @@ def run(quick: bool = False, repeats: int = 3, **overrides: Any) -> dict:
 
     def add(impl: str, layout: str, warm: float, compile_s: float | None = None, **kw) -> None:
         row = {"impl": impl, "layout": layout, "warm_s": warm, "loadavg_1min": loadavg()}
+        row["cpu_s_per_call"] = _CPU.pop("last", None)
         if compile_s is not None:
             row["compile_s"] = compile_s
         results.append(row | kw)
 
     # ---- reference: batched NumPy
-    t_np, ref = best_of(lambda: numpy_da(z, c, w_orc, T, stride, lr, lam), repeats)
+    t_np, ref = _best(lambda: numpy_da(z, c, w_orc, T, stride, lr, lam), repeats)
     add("numpy", "batched np.matmul over seeds", t_np)
 
     # ---- PyTorch eager
@@ -260,7 +309,7 @@ def run(quick: bool = False, repeats: int = 3, **overrides: Any) -> dict:
         torch_status = "ok"
         out = torch_da(z, c, w_orc, T, stride, lr, lam)
         check("torch", out)
-        t, _ = best_of(lambda: torch_da(z, c, w_orc, T, stride, lr, lam), repeats)
+        t, _ = _best(lambda: torch_da(z, c, w_orc, T, stride, lr, lam), repeats)
         add("torch", "eager, batched torch.bmm", t)
 
     zj, cj, oj = jnp.asarray(z), jnp.asarray(c), jnp.asarray(w_orc, jnp.float32)
@@ -283,7 +332,7 @@ def run(quick: bool = False, repeats: int = 3, **overrides: Any) -> dict:
         )
 
     check("jax_loop", loop())
-    t, _ = best_of(loop, repeats)
+    t, _ = _best(loop, repeats)
     add("jax_loop", "Python loop over seeds of a jitted scan", t, t_compile)
 
     # ---- jit(vmap(scan)) and seed-blocked variants
@@ -292,6 +341,10 @@ def run(quick: bool = False, repeats: int = 3, **overrides: Any) -> dict:
     variants = [("jax_vmap", "jit(vmap(scan))", single, None)]
     for b in cfg["blocks"]:
         variants.append(("jax_blocked", f"lax.map over blocks of {b} of vmap(scan)", single, b))
+    for b in cfg["blocks"]:
+        variants.append(
+            ("jax_blocked_lanes", f"blocks of {b}, data as (d, n)", _one_seed_lanes(T, stride), b)
+        )
     for b in cfg["blocks"]:
         variants.append(
             (
@@ -333,9 +386,10 @@ def run(quick: bool = False, repeats: int = 3, **overrides: Any) -> dict:
     w0_shared = rng.standard_normal((S, d), dtype=np.float32)
     z1, c1 = z[0], c[0]
     o1 = np.broadcast_to(w_orc[0], (S, d))
-    t_np_g, ref_shared = best_of(
+    t_np_g, ref_shared = _best(
         lambda: numpy_gemm(z1, c1, o1, T, stride, lr, lam, w0_shared), repeats
     )
+    cpu_np_g = _CPU.pop("last")
     shared = []
     sargs = (jnp.asarray(z1), jnp.asarray(c1), jnp.asarray(o1, jnp.float32))
     sargs += (jnp.asarray(w0_shared), lrj, lamj)
@@ -345,14 +399,24 @@ def run(quick: bool = False, repeats: int = 3, **overrides: Any) -> dict:
     check("jax_vmap_shared", out)
     shared.append({"impl": "jax_vmap_shared", "layout": "vmap over seeds, data shared"})
     shared[-1] |= {"warm_s": tw, "compile_s": tc, "loadavg_1min": loadavg()}
+    shared[-1]["cpu_s_per_call"] = _CPU.pop("last", None)
     shared.append(
         {"impl": "numpy_gemm", "layout": "W (d, S), two GEMMs per step", "warm_s": t_np_g}
     )
+    shared[-1]["cpu_s_per_call"] = cpu_np_g
     shared[-1]["loadavg_1min"] = loadavg()
     tc, tw, out = _timed_jax(_gemm(T, stride), sargs, repeats)
     check("jax_gemm", out)
     shared.append({"impl": "jax_gemm", "layout": "W (d, S), two GEMMs per step"})
     shared[-1] |= {"warm_s": tw, "compile_s": tc, "loadavg_1min": loadavg()}
+    shared[-1]["cpu_s_per_call"] = _CPU.pop("last", None)
+    gb = cfg["gemm_block"]
+    if S % gb == 0 and gb < S:
+        tc, tw, out = _timed_jax(_gemm_blocked(T, stride, S, gb), sargs, repeats)
+        check("jax_gemm_blocked", out)
+        shared.append({"impl": "jax_gemm_blocked", "layout": f"GEMMs on column blocks of {gb}"})
+        shared[-1] |= {"warm_s": tw, "compile_s": tc, "loadavg_1min": loadavg()}
+        shared[-1]["cpu_s_per_call"] = _CPU.pop("last", None)
 
     peaks = machine_peaks(quick)
     for r in results:
@@ -396,7 +460,7 @@ def summary_lines(record: dict) -> list[str]:
         f"{record['gflop']:.2f} GFLOP; peaks: matmul {pk['peak_gflops']:.0f} GFLOP/s, "
         f"copy {pk['copy_gbps']:.1f} GB/s; torch: {record['torch']}",
         f"{'impl':<19} {'layout':<44} {'compile s':>9} {'warm s':>8} {'x numpy':>8} "
-        f"{'GFLOP/s':>8} {'% bound':>8} {'load':>5}",
+        f"{'GFLOP/s':>8} {'% bound':>8} {'cpu s':>6} {'load':>5}",
     ]
     rows = record["results"] + record["shared_data_results"]
     for i, r in enumerate(rows):
@@ -404,10 +468,11 @@ def summary_lines(record: dict) -> list[str]:
             lines.append("-- one data set shared by all seeds (x numpy = vs per-seed-data numpy):")
         comp = f"{r['compile_s']:.2f}" if "compile_s" in r else "-"
         rf = r["roofline"]
+        cpu = "-" if r.get("cpu_s_per_call") is None else f"{r['cpu_s_per_call']:.3f}"
         lines.append(
             f"{r['impl']:<19} {r['layout'][:44]:<44} {comp:>9} {r['warm_s']:>8.3f} "
             f"{r['speedup_vs_numpy']:>8.1f} {rf['achieved_gflops']:>8.1f} "
-            f"{100 * rf['fraction_of_bound']:>7.1f}% {r['loadavg_1min'] or 0:>5.1f}"
+            f"{100 * rf['fraction_of_bound']:>7.1f}% {cpu:>6} {r['loadavg_1min'] or 0:>5.1f}"
         )
     lines.append(
         f"max relative disagreement {max(record['agreement_rel_err'].values()):.1e} "

@@ -34,7 +34,7 @@ from ._harness import best_of, machine_info, register
 from ._roofline import loadavg
 
 # ----------------------------------------------------------------------------- rho-alpha
-RHO_FULL = dict(grid=1024, rows=64, lam=0.01)
+RHO_FULL = dict(grid=1024, rows=32, lam=0.01)
 RHO_QUICK = dict(grid=16, rows=4, lam=0.01)
 
 
