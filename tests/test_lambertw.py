@@ -36,7 +36,8 @@ def _scaled_ulp_error(z: np.ndarray, branch: int, dtype) -> float:
     return float(np.max(rel * np.minimum(np.abs(1.0 + want), 1.0)))
 
 
-# float64: the docstring promises <= 2 scaled ulp; the measured maximum is ~1.05.
+# float64: the docstring promises <= 2 scaled ulp; the measured maximum is 0.995
+# (float32: 0.84), so the bounds leave room for platform differences in exp/log.
 # float32: "a few ulp"; the inputs are float32 but the reference is exact, so the
 # rounding of the result alone contributes 0.5 ulp.
 CASES = [
