@@ -290,7 +290,8 @@ def _table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
         "(cases 1-2: no seed diverged and the 5-95% seed band covers W0(z_DA) to 1e-3; "
         "case 3: every seed diverged, flagged by the engine). Feature noise moves each "
         "seed's own case boundary, so with noise > 0 points next to the case-2/3 boundary "
-        "show a mixed diverged fraction.\n"
+        "can show a mixed diverged fraction: a seed whose retain features exceed its forget "
+        "features has L_DA bounded below and stops at a distant minimum instead.\n"
     )
     return head + body + foot
 
