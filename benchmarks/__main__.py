@@ -65,8 +65,9 @@ def main(argv: list[str] | None = None) -> int:
                 figure = RESULTS_DIR / f"{name}.png"
             else:
                 continue
-            module.plot(record, figure)
-            print(f"wrote {figure}")
+            module.plot(record, figure)  # a module's plot may skip some of its workloads
+            if figure.exists():
+                print(f"wrote {figure}")
     if args.json is not None:
         path = write_json(args.json, records)
         print(f"wrote {path}")
