@@ -69,6 +69,9 @@ html_theme = "sphinx_book_theme"
 html_title = "ascentjax"
 html_static_path = ["_static"]
 html_css_files = ["custom.css"]
+# MathJax 3.2.2 (Apache-2.0, docs/_static/mathjax/LICENSE) is shipped with the docs so that
+# the math renders without a network, in the self-contained SVG build.
+mathjax_path = "mathjax/tex-svg.js"
 html_theme_options = {"show_toc_level": 2}
 
 

@@ -183,7 +183,7 @@ def progress(
     iterable: Iterable[T], *, total: int | None = None, desc: str = "", disable: bool = False
 ) -> Iterator[T]:
     """A tqdm progress bar on stderr (hidden with ``disable=True``)."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     yield from tqdm(iterable, total=total, desc=desc, disable=disable, file=sys.stderr)
 
