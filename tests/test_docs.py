@@ -118,6 +118,8 @@ def _check_internal_links(built_site: Path) -> None:
     """Every relative href/src in the built site points at an existing file (and anchor)."""
     pages: dict[Path, _Links] = {}
     for page in built_site.rglob("*.html"):
+        if page.relative_to(built_site).parts[0] in ("_static", "_sources", "_images"):
+            continue  # theme assets (Jinja macro templates), not pages of the site
         parser = _Links()
         parser.feed(page.read_text(encoding="utf-8"))
         pages[page.resolve()] = parser
