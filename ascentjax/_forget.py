@@ -144,6 +144,9 @@ def tail_frequency(gaps: ArrayLike, t: ArrayLike) -> jax.Array:
     gaps = jnp.abs(jnp.asarray(gaps))
     if gaps.ndim != 1:
         raise ValueError(f"gaps must be one-dimensional (one gap per draw), got shape {gaps.shape}")
+    if gaps.shape[0] == 0:
+        raise ValueError("gaps must hold at least one draw, got an empty array")
+    check_nonnegative("t", t)
     t = jnp.asarray(t)
     hit = gaps[:, None] >= t.reshape(-1)[None, :]
     return jnp.mean(hit, axis=0, dtype=jnp.result_type(gaps, float)).reshape(t.shape)

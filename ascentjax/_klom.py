@@ -167,7 +167,21 @@ def klom(
 
 
 def klom_percentile(scores: jax.Array, q: float = 95.0) -> jax.Array:
-    """The ``q``-th percentile of per-point KLoM scores (the paper reports ``q = 95``).
+    r"""The ``q``-th percentile of per-point KLoM scores (the paper reports ``q = 95``).
+
+    .. math::
+        \mathrm{KLoM}_{q} = \operatorname{percentile}_q\{\mathrm{KLoM}(p) : p \in \text{split}\}
+
+    Args:
+        scores: per-point KLoM scores, shape ``(..., P)`` with ``P >= 1`` points on the
+            last axis.
+        q: the percentile, in ``[0, 100]``.
+
+    Returns:
+        The percentile over the last axis, shape ``(...)``.
+
+    Raises:
+        ValueError: if ``q`` is outside ``[0, 100]`` or ``scores`` has no points.
 
     Example:
         >>> import jax.numpy as jnp
@@ -175,7 +189,12 @@ def klom_percentile(scores: jax.Array, q: float = 95.0) -> jax.Array:
         95.0
     """
     check_range("q", q, low=0.0, high=100.0)
-    return jnp.percentile(jnp.asarray(scores), q, axis=-1)
+    scores = jnp.asarray(scores)
+    if scores.ndim == 0 or scores.shape[-1] == 0:
+        raise ValueError(
+            f"scores must hold at least one point on the last axis, got {scores.shape}"
+        )
+    return jnp.percentile(scores, q, axis=-1)
 
 
 # ----------------------------------------------------------------------------- forget sets

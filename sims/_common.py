@@ -107,7 +107,8 @@ def prepare_out_dir(
     if out is None:
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         out = Path("results") / study / stamp
-    out = Path(out)
+    # Resolve first: 'missing/../' must be judged as the directory it really names.
+    out = Path(out).expanduser().resolve()
     if out.exists() and not out.is_dir():
         parser.error(f"argument --out: {out} exists and is not a directory")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
