@@ -39,6 +39,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jax.typing import ArrayLike
 
 from ._lambertw import lambertw
 from ._validation import check_choice, check_positive, check_range, is_concrete
@@ -298,7 +299,12 @@ def _damped_newton(w, rho, br, bf, loss, iters=60):
 
 # ----------------------------------------------------------------------------- public API
 def block_coefficients(
-    rho, alpha, lam, block_size=50.0, n_retain=900.0, n_forget=100.0
+    rho: ArrayLike,
+    alpha: ArrayLike,
+    lam: ArrayLike,
+    block_size: ArrayLike = 50.0,
+    n_retain: ArrayLike = 900.0,
+    n_forget: ArrayLike = 100.0,
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
     r"""The constants :math:`(b_D, b_R, c_F)` of the block's stationarity equations.
 
@@ -317,7 +323,14 @@ def block_coefficients(
 
 
 def oracle_point(
-    rho, alpha, lam, block_size=50.0, n_retain=900.0, n_forget=100.0, *, loss: str = "exp"
+    rho: ArrayLike,
+    alpha: ArrayLike,
+    lam: ArrayLike,
+    block_size: ArrayLike = 50.0,
+    n_retain: ArrayLike = 900.0,
+    n_forget: ArrayLike = 100.0,
+    *,
+    loss: str = "exp",
 ) -> BlockPoint:
     r"""The oracle (minimiser of :math:`L_R`) in closed form (paper Lemma 6).
 
@@ -368,12 +381,12 @@ def _pretrained(rho, alpha, bD, loss, iters):
 
 
 def pretrained_point(
-    rho,
-    alpha,
-    lam,
-    block_size=50.0,
-    n_retain=900.0,
-    n_forget=100.0,
+    rho: ArrayLike,
+    alpha: ArrayLike,
+    lam: ArrayLike,
+    block_size: ArrayLike = 50.0,
+    n_retain: ArrayLike = 900.0,
+    n_forget: ArrayLike = 100.0,
     *,
     loss: str = "exp",
     iters: int = 200,
@@ -427,7 +440,15 @@ def _da_residual(y, rho, bR, cF, loss):
 
 
 def da_reduced_residual(
-    y, rho, alpha, lam, block_size=50.0, n_retain=900.0, n_forget=100.0, *, loss: str = "exp"
+    y: ArrayLike,
+    rho: ArrayLike,
+    alpha: ArrayLike,
+    lam: ArrayLike,
+    block_size: ArrayLike = 50.0,
+    n_retain: ArrayLike = 900.0,
+    n_forget: ArrayLike = 100.0,
+    *,
+    loss: str = "exp",
 ) -> jax.Array:
     r"""The reduced DA equation :math:`G(y)`, whose roots are the DA stationary points.
 
@@ -536,12 +557,12 @@ def _da(rho, alpha, bD, bR, cF, loss, w_start, gd_steps, grid_size):
 
 
 def da_point(
-    rho,
-    alpha,
-    lam,
-    block_size=50.0,
-    n_retain=900.0,
-    n_forget=100.0,
+    rho: ArrayLike,
+    alpha: ArrayLike,
+    lam: ArrayLike,
+    block_size: ArrayLike = 50.0,
+    n_retain: ArrayLike = 900.0,
+    n_forget: ArrayLike = 100.0,
     *,
     loss: str = "exp",
     gd_steps: int = 300,
@@ -607,12 +628,12 @@ def _solve_block_core(rho, alpha, lam, block_size, n_retain, n_forget, loss, gd_
 
 
 def solve_block(
-    rho,
-    alpha,
-    lam,
-    block_size=50.0,
-    n_retain=900.0,
-    n_forget=100.0,
+    rho: ArrayLike,
+    alpha: ArrayLike,
+    lam: ArrayLike,
+    block_size: ArrayLike = 50.0,
+    n_retain: ArrayLike = 900.0,
+    n_forget: ArrayLike = 100.0,
     *,
     loss: str = "exp",
     gd_steps: int = 300,
@@ -638,7 +659,12 @@ def solve_block(
 
 # ----------------------------------------------------------------------------- bounds
 def lemma7_bounds(
-    rho, alpha, lam, block_size=50.0, n_retain=900.0, n_forget=100.0
+    rho: ArrayLike,
+    alpha: ArrayLike,
+    lam: ArrayLike,
+    block_size: ArrayLike = 50.0,
+    n_retain: ArrayLike = 900.0,
+    n_forget: ArrayLike = 100.0,
 ) -> PretrainedBounds:
     r"""Lambert-W bounds on the pretrained margins (paper Lemma 7; proxy, :math:`\alpha \le 1`).
 
@@ -672,7 +698,14 @@ def lemma7_bounds(
     return PretrainedBounds(x_lo, x_hi, y_lo, y_hi)
 
 
-def lemma8_bounds(rho, alpha, lam, block_size=50.0, n_retain=900.0, n_forget=100.0) -> DABounds:
+def lemma8_bounds(
+    rho: ArrayLike,
+    alpha: ArrayLike,
+    lam: ArrayLike,
+    block_size: ArrayLike = 50.0,
+    n_retain: ArrayLike = 900.0,
+    n_forget: ArrayLike = 100.0,
+) -> DABounds:
     r"""Lambert-W bounds on any DA stationary point (paper Lemma 8; proxy).
 
     At a DA stationary point :math:`y \le x`
@@ -719,7 +752,11 @@ def lemma8_bounds(rho, alpha, lam, block_size=50.0, n_retain=900.0, n_forget=100
 
 
 def lemma8_nonexistence_alpha(
-    rho, lam, block_size=50.0, n_retain=900.0, n_forget=100.0
+    rho: ArrayLike,
+    lam: ArrayLike,
+    block_size: ArrayLike = 50.0,
+    n_retain: ArrayLike = 900.0,
+    n_forget: ArrayLike = 100.0,
 ) -> jax.Array:
     r"""Smallest :math:`\alpha` from which Lemma 8 proves :math:`L_{DA}` has no stationary point.
 
@@ -746,7 +783,9 @@ def lemma8_nonexistence_alpha(
     return unit * jnp.minimum(ax, ay)
 
 
-def lemma9_threshold(rho, n_retain=900.0, n_forget=100.0) -> jax.Array:
+def lemma9_threshold(
+    rho: ArrayLike, n_retain: ArrayLike = 900.0, n_forget: ArrayLike = 100.0
+) -> jax.Array:
     r"""Lemma 9: DA undershoots the pretrained model in both margins for :math:`\alpha` above
 
     .. math::
@@ -780,7 +819,13 @@ def lemma9_threshold(rho, n_retain=900.0, n_forget=100.0) -> jax.Array:
 
 
 def lemma10_thresholds(
-    rho, lam, block_size=50.0, n_retain=900.0, n_forget=100.0, *, loss: str = "exp"
+    rho: ArrayLike,
+    lam: ArrayLike,
+    block_size: ArrayLike = 50.0,
+    n_retain: ArrayLike = 900.0,
+    n_forget: ArrayLike = 100.0,
+    *,
+    loss: str = "exp",
 ) -> tuple[jax.Array, jax.Array]:
     r"""Lemma 10: the :math:`\alpha` at which the pretrained margins reach the oracle's.
 
@@ -821,7 +866,11 @@ def _lemma10_core(rho, lam, block_size, n_retain, n_forget, loss):
 
 
 def lemma10_sufficient_threshold(
-    rho, lam, block_size=50.0, n_retain=900.0, n_forget=100.0
+    rho: ArrayLike,
+    lam: ArrayLike,
+    block_size: ArrayLike = 50.0,
+    n_retain: ArrayLike = 900.0,
+    n_forget: ArrayLike = 100.0,
 ) -> jax.Array:
     r"""Bound-based Lemma 10 (proxy): the oracle is above the pretrained model below it.
 
@@ -853,11 +902,11 @@ def lemma10_sufficient_threshold(
 
 
 def da_existence_threshold(
-    rho,
-    lam,
-    block_size=50.0,
-    n_retain=900.0,
-    n_forget=100.0,
+    rho: ArrayLike,
+    lam: ArrayLike,
+    block_size: ArrayLike = 50.0,
+    n_retain: ArrayLike = 900.0,
+    n_forget: ArrayLike = 100.0,
     *,
     alpha_max: float | None = None,
     iters: int = 50,
@@ -900,12 +949,12 @@ def _existence_core(rho, lam, block_size, n_retain, n_forget, alpha_max, iters, 
 
 
 def window_scan(
-    rho,
-    alphas,
-    lam,
-    block_size=50.0,
-    n_retain=900.0,
-    n_forget=100.0,
+    rho: ArrayLike,
+    alphas: ArrayLike,
+    lam: ArrayLike,
+    block_size: ArrayLike = 50.0,
+    n_retain: ArrayLike = 900.0,
+    n_forget: ArrayLike = 100.0,
     *,
     loss: str = "exp",
     grid_size: int = 512,
@@ -958,7 +1007,7 @@ def _window_core(rho, alphas, lam, block_size, n_retain, n_forget, loss, grid_si
     return WindowScan(alphas, sol.ordered, da_below, oracle_above, sol.da.stationary, lemma)
 
 
-def window_edges(alphas, mask) -> tuple[float, float]:
+def window_edges(alphas: ArrayLike, mask: ArrayLike) -> tuple[float, float]:
     """First and last ``alphas`` where ``mask`` holds, ``(nan, nan)`` if it never does (host-side).
 
     Example:
