@@ -103,7 +103,8 @@ def run_rule(
     Args:
         rule: an :class:`ascentjax.UnlearningRule`.
         params0: initial parameters (any pytree; ``(d,)`` for the built-in rules).
-        data: the :class:`ascentjax.Dataset` passed to every step.
+        data: the :class:`ascentjax.Dataset` passed to every step (through
+            ``rule.prepare`` once, when the rule has one).
         steps: number of steps, a static int >= 1, divisible by ``stride``.
         stride: record every ``stride`` steps (static int >= 1).
         observe: ``observe(params) -> pytree`` recorded every ``stride`` steps
@@ -149,6 +150,9 @@ def run_rule(
 
     params0 = jax.tree_util.tree_map(jnp.asarray, params0)
     state0 = rule.init(params0)
+    prepare = getattr(rule, "prepare", None)
+    # loop-invariant work on the data (e.g. a transposed copy) happens once, here
+    data = data if prepare is None else prepare(data)
 
     def inner(carry: tuple, t: jax.Array) -> tuple[tuple, None]:
         params, state, diverged, diverged_at = carry

@@ -204,3 +204,68 @@ def test_cross_correlated_worked_numbers_of_theory() -> None:
     np.testing.assert_allclose(pre[0], [1.652, 1.615], atol=6e-4)
     np.testing.assert_allclose(da[0], [1.295, 1.204], atol=6e-4)
     np.testing.assert_array_equal(diverged, [False, True, True])
+
+
+# ----------------------------------------------------------------------------- prepared data
+def _quartic(m):  # a custom margin loss: the built-in rules must differentiate it too
+    return 0.25 * (m - 1.0) ** 4
+
+
+@pytest.mark.parametrize("loss", ["exp", "logistic", _quartic])
+@pytest.mark.parametrize("empty_forget", [False, True])
+def test_prepared_step_is_gradient_descent_on_public_objectives(loss, empty_forget, key) -> None:
+    # The built-in rules read a transposed, pre-normalised copy of the data
+    # (rule.prepare); their step must still be exactly one gradient step on the
+    # Dataset objectives of ascentjax (differentiated here by jax.grad), also
+    # with an empty forget set (normaliser 0 -> mean 0) and a custom loss.
+    d = aj.cross_correlated_data(
+        0.6, 0.5, block_size=5, n_retain=25, n_forget=7, noise=0.3, key=key
+    )
+    if empty_forget:
+        d = aj.Dataset(d.x, d.y, jnp.zeros_like(d.forget), d.weight)
+    w = jnp.array([0.2, -0.7])
+    eta, lam = 0.3, 0.05
+
+    def ascent(v, data):
+        return -aj.forget_loss(v, data, loss) + 0.5 * lam * jnp.sum(v**2)
+
+    objectives = {
+        aj.retrain: lambda v, data: aj.retain_objective(v, data, lam, loss),
+        aj.pretrain: lambda v, data: aj.pretrain_objective(v, data, lam, loss),
+        aj.simultaneous_da: lambda v, data: aj.da_objective(v, data, lam, loss),
+        aj.gradient_ascent: ascent,
+    }
+    for factory, objective in objectives.items():
+        rule = factory(eta, lam=lam, loss=loss)
+        ref = w - eta * jax.grad(objective)(w, d)
+        batch = rule.prepare(d)
+        assert batch.zt.shape == (2, d.x.shape[0])  # (d, n): samples on the fast axis
+        from_batch, _ = rule.step(w, rule.init(w), batch)
+        from_dataset, _ = rule.step(w, rule.init(w), d)
+        # same float64 sums in a different order: a few ulp
+        np.testing.assert_allclose(from_batch, ref, rtol=1e-13, err_msg=factory.__name__)
+        np.testing.assert_array_equal(from_batch, from_dataset)
+        assert np.all(np.isfinite(np.asarray(from_batch)))
+
+
+def test_run_rule_calls_prepare_once_and_passes_the_batch() -> None:
+    calls = []
+
+    def prepare(data):
+        calls.append(1)  # traced once: run_rule prepares outside its step loop
+        return jnp.sum(data.weight)
+
+    def step(w, state, total):
+        return w + total, state
+
+    rule = aj.UnlearningRule(init=lambda w: (), step=step, prepare=prepare)
+    data = aj.one_coordinate_data(5, 0.5, n_retain=100, n_forget=10)
+    traj = aj.run_rule(rule, jnp.zeros(1), data, steps=4, stride=2)
+    assert len(calls) == 1
+    np.testing.assert_allclose(traj.final, 4 * float(jnp.sum(data.weight)))
+
+
+def test_builtin_step_rejects_non_dataset() -> None:
+    rule = aj.simultaneous_da(0.1)
+    with pytest.raises(TypeError, match="data must be an ascentjax.Dataset"):
+        rule.step(jnp.zeros(1), rule.init(jnp.zeros(1)), {"x": jnp.zeros((3, 1))})

@@ -115,6 +115,23 @@ def test_sweep_bad_input() -> None:
         aj.sweep(f, jnp.ones(3), jnp.ones(3), in_axes=(0, 1))
     with pytest.raises(ValueError, match="empty"):
         aj.sweep(f, jnp.ones(0), jnp.ones(0))
+    with pytest.raises(TypeError, match="compiler_options"):
+        aj.sweep(f, jnp.ones(3), jnp.ones(3), compiler_options=[("xla_cpu_ftz", True)])
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="an XLA:CPU compile option")
+def test_compiler_options_reach_xla(key) -> None:
+    keys, alphas = _inputs(6, key)
+    wide = {"xla_cpu_prefer_vector_width": 512}
+    out = aj.sweep(_seed_run, keys, alphas, chunk_size=4, compiler_options=wide)
+    ref = aj.sweep(_seed_run, keys, alphas, chunk_size=4)
+    # other vector widths reorder float sums: rounding-level agreement
+    jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-12), out, ref)
+    assert aj.make_sweep(_seed_run, compiler_options=wide) is aj.make_sweep(
+        _seed_run, compiler_options=dict(wide)
+    )  # cached per options
+    with pytest.raises(Exception, match="xla_no_such_option"):
+        aj.sweep(_seed_run, keys, alphas, compiler_options={"xla_no_such_option": 1})
 
 
 _MULTI = textwrap.dedent(
