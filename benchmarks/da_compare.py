@@ -30,11 +30,26 @@ Implementations (all checked against the batched NumPy result before timing):
   :func:`ascentjax.run_rule` with :func:`ascentjax.simultaneous_da` (autodiff
   gradient and a per-step divergence check), plain and chunked.
 
+* ``ascentjax`` with ``compiler_options={"xla_cpu_prefer_vector_width": 512}``
+  (512-bit vectors; JAX's CPU default is 256).
+
+**All cores.** JAX shows one CPU device, and a chunked sweep runs on one core. A
+child process started with ``XLA_FLAGS=--xla_force_host_platform_device_count=<cores>``
+reruns the library rows with one device per core, :func:`ascentjax.make_sweep`
+sharding the seeds over them (rows marked ``N dev``); its outputs are checked
+against the same NumPy reference.
+
 A second configuration shares one data set between all seeds (seeds differ in
 their initial weights, as in sweeps over initialisations, step sizes or
 :math:`\\lambda`): then a step is two GEMMs, ``M = Z W`` and ``G = Z^T (c * sigma(-M))``
 with ``W`` of shape ``(d, S)`` (``numpy_gemm``, ``jax_gemm``), against the per-seed
-``vmap`` on the shared data (``jax_vmap_shared``).
+``vmap`` on the shared data (``jax_vmap_shared``) and the library path
+(``sweep(run_rule)`` with the dataset passed unbatched, ``in_axes=None``: ``vmap``
+of the prepared step *is* the pair of GEMMs).
+
+Targets (issue 10, from the baselines in ``shared/notes/PERFORMANCE.md``): per-seed
+data at most 0.17 s (30x the 5.2 s NumPy figure there), shared data at most 0.1 s,
+and at least 50% of the roofline bound. The summary states which are met.
 
 The record also holds the machine's measured matmul and copy peaks, the roofline
 fraction of each implementation, the load average at each measurement, and a
@@ -43,6 +58,10 @@ check that a second call with a different step size does not recompile.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -57,8 +76,15 @@ from ._roofline import loadavg, machine_peaks, roofline
 from .da_sweep import make_data
 
 FULL = dict(S=4096, n=128, d=8, T=500, stride=10, lr=0.1, lam=0.1, blocks=[64, 256])
-FULL["gemm_block"] = 256
+FULL |= dict(gemm_block=256, lib_blocks=[64, 128], shared_blocks=[None, 1024])
 QUICK = dict(S=64, n=32, d=4, T=20, stride=10, lr=0.1, lam=0.1, blocks=[16], gemm_block=16)
+QUICK |= dict(lib_blocks=[16], shared_blocks=[None])
+
+# targets of issue 10 (seconds), derived from the 5.2 s NumPy baseline of PERFORMANCE.md
+TARGET_PER_SEED_S = 0.17
+TARGET_SHARED_S = 0.1
+TARGET_FRACTION = 0.5
+WIDE = {"xla_cpu_prefer_vector_width": 512}
 
 # float32 agreement: T steps of a contracting map (lam > 0), each with O(n + d)
 # float32 roundings of relative size 2^-24 ~ 6e-8; measured differences ~1e-6.
@@ -239,6 +265,119 @@ def _engine(d: int, T: int, stride: int, lam: float):
     return fn
 
 
+def _engine_shared(T: int, stride: int, lam: float):
+    """Library path, one shared dataset: seeds differ in their initial weights."""
+
+    def fn(w0: jax.Array, ds: aj.Dataset, w_orc: jax.Array, lr: jax.Array):
+        rule = aj.simultaneous_da(lr, lam=lam, loss="logistic")
+        traj = aj.run_rule(
+            rule, w0, ds, steps=T, stride=stride, observe=lambda w: jnp.linalg.norm(w - w_orc)
+        )
+        return traj.final, traj.observed
+
+    return fn
+
+
+def _library_rows(cfg: dict, data: dict, refs: dict, repeats: int, devices=None) -> list[dict]:
+    """The library path (per-seed and shared data), default and 512-bit vectors.
+
+    ``refs`` holds the batched NumPy outputs ``per_seed`` and ``shared`` that every
+    row is checked against (``RTOL``) before it is timed.
+    """
+    S, d, T, stride, lr, lam = (cfg[k] for k in ("S", "d", "T", "stride", "lr", "lam"))
+    z, c = prepare(data)
+    w_orc = refs["w_orc"]
+    ndev = len(devices or jax.devices())
+    tag = f"{ndev} dev" if ndev > 1 else "1 dev"
+    rows = []
+    ds = aj.Dataset(
+        x=jnp.asarray(data["x"]),
+        y=jnp.asarray(data["y"]),
+        forget=jnp.asarray(data["forget"]),
+        weight=jnp.asarray(data["weight"]),
+    )
+    ds1 = jax.tree_util.tree_map(lambda a: a[0], ds)
+    oj = jnp.asarray(w_orc, jnp.float32)
+    lrj = jnp.float32(lr)
+    w0_shared = jnp.asarray(refs["w0_shared"])
+    cases = []
+    for chunk in cfg["lib_blocks"]:
+        cases.append(("per_seed", chunk, _engine(d, T, stride, lam), (0, 0, None), (ds, oj, lrj)))
+    for chunk in cfg["shared_blocks"]:
+        args = (w0_shared, ds1, oj[0], lrj)
+        cases.append(("shared", chunk, _engine_shared(T, stride, lam), (0, None, None, None), args))
+    for kind, chunk, fn, axes, args in cases:
+        for options, width in ((None, "256-bit"), (WIDE, "512-bit")):
+            swept = aj.make_sweep(
+                fn, chunk_size=chunk, in_axes=axes, devices=devices, compiler_options=options
+            )
+            tc, tw, out = _timed_jax(swept, args, repeats)
+            err = max(_rel_err(o, r) for o, r in zip(out, refs[kind]))
+            if not err <= RTOL:
+                raise AssertionError(f"library {kind} chunk {chunk} disagrees with NumPy: {err}")
+            rows.append(
+                {
+                    "impl": "ascentjax" if kind == "per_seed" else "ascentjax_shared",
+                    "layout": f"sweep(run_rule) chunk={chunk}, {width}, {tag}",
+                    "kind": kind,
+                    "chunk_size": chunk,
+                    "vector_width": width,
+                    "devices": ndev,
+                    "warm_s": tw,
+                    "compile_s": tc,
+                    "rel_err_vs_numpy": err,
+                    "loadavg_1min": loadavg(),
+                    "cpu_s_per_call": _CPU.pop("last", None),
+                }
+            )
+    return rows
+
+
+def _child(cfg: dict, repeats: int) -> list[dict]:
+    """Runs in a child process started with one fake CPU device per core."""
+    data = make_data(cfg["S"], cfg["n"], cfg["d"])
+    return _library_rows(cfg, data, _references(cfg, data), repeats)
+
+
+def _references(cfg: dict, data: dict) -> dict:
+    """Batched NumPy outputs (per-seed and shared data) that every row must match."""
+    S, d, T, stride, lr, lam = (cfg[k] for k in ("S", "d", "T", "stride", "lr", "lam"))
+    z, c = prepare(data)
+    w_orc = oracle(z, c, lam)
+    w0_shared = np.random.default_rng(1).standard_normal((S, d), dtype=np.float32)
+    o1 = np.broadcast_to(w_orc[0], (S, d))
+    return {
+        "w_orc": w_orc,
+        "w0_shared": w0_shared,
+        "per_seed": numpy_da(z, c, w_orc, T, stride, lr, lam),
+        "shared": numpy_gemm(z[0], c[0], o1, T, stride, lr, lam, w0_shared),
+    }
+
+
+def _all_cores_rows(cfg: dict, repeats: int) -> tuple[list[dict], str]:
+    """:func:`_child` in a process with one CPU device per core (``[]`` on one core)."""
+    cores = os.cpu_count() or 1
+    if cores < 2 or jax.default_backend() != "cpu":
+        return [], f"skipped: {cores} core(s), backend {jax.default_backend()}"
+    env = dict(os.environ)
+    env["XLA_FLAGS"] = (
+        env.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={cores}"
+    ).strip()
+    env["JAX_PLATFORMS"] = "cpu"
+    code = (
+        "import json; from benchmarks.da_compare import _child; "
+        f"print('@@' + json.dumps(_child({cfg!r}, {repeats})))"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"da_compare all-cores child failed:\n{proc.stderr[-2000:]}")
+    line = [x for x in proc.stdout.splitlines() if x.startswith("@@")][-1]
+    return json.loads(line[2:]), f"ok: {cores} CPU devices"
+
+
 def _rel_err(a: Any, b: np.ndarray) -> float:
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     return float(np.max(np.abs(a - b)) / max(1.0, float(np.max(np.abs(b)))))
@@ -360,28 +499,8 @@ def run(quick: bool = False, repeats: int = 3, **overrides: Any) -> dict:
         check(f"{impl}_{chunk}", out)
         add(impl, layout, tw, tc, chunk_size=chunk)
 
-    # ---- the library path: sweep(run_rule(simultaneous_da))
-    ds = aj.Dataset(
-        x=jnp.asarray(data["x"]),
-        y=jnp.asarray(data["y"]),
-        forget=jnp.asarray(data["forget"]),
-        weight=jnp.asarray(data["weight"]),
-    )
-    engine = _engine(d, T, stride, lam)
-    recompiles = None
-    for chunk in [None, *cfg["blocks"]]:
-        swept = aj.make_sweep(engine, chunk_size=chunk, in_axes=(0, 0, None))
-        eargs = (ds, oj, lrj)
-        tc, tw, out = _timed_jax(swept, eargs, repeats)
-        check(f"ascentjax_{chunk}", out)
-        add("ascentjax", f"sweep(run_rule), chunk_size={chunk}", tw, tc, chunk_size=chunk)
-        if recompiles is None:  # a different step size reuses the compiled sweep
-            jax.block_until_ready(swept(*eargs))
-            before = swept._cache_size()
-            jax.block_until_ready(swept(ds, oj, jnp.float32(0.5 * lr)))
-            recompiles = swept._cache_size() - before
-
-    # ---- shared data set: seeds differ in their initial weights
+    # ---- the library path: sweep(run_rule(simultaneous_da)); the shared-data NumPy
+    # reference is computed (and timed) here so that every library row can be checked
     rng = np.random.default_rng(1)
     w0_shared = rng.standard_normal((S, d), dtype=np.float32)
     z1, c1 = z[0], c[0]
@@ -390,6 +509,29 @@ def run(quick: bool = False, repeats: int = 3, **overrides: Any) -> dict:
         lambda: numpy_gemm(z1, c1, o1, T, stride, lr, lam, w0_shared), repeats
     )
     cpu_np_g = _CPU.pop("last")
+    refs = {"w_orc": w_orc, "w0_shared": w0_shared, "per_seed": ref, "shared": ref_shared}
+    ds = aj.Dataset(
+        x=jnp.asarray(data["x"]),
+        y=jnp.asarray(data["y"]),
+        forget=jnp.asarray(data["forget"]),
+        weight=jnp.asarray(data["weight"]),
+    )
+    swept = aj.make_sweep(_engine(d, T, stride, lam), in_axes=(0, 0, None))
+    eargs = (ds, oj, lrj)
+    tc, tw, out = _timed_jax(swept, eargs, repeats)
+    check("ascentjax_None", out)
+    add("ascentjax", "sweep(run_rule), chunk=None, 256-bit, 1 dev", tw, tc, chunk_size=None)
+    jax.block_until_ready(swept(*eargs))  # a different step size reuses the compiled sweep
+    before = swept._cache_size()
+    jax.block_until_ready(swept(ds, oj, jnp.float32(0.5 * lr)))
+    recompiles = swept._cache_size() - before
+    library = _library_rows(cfg, data, refs, repeats)
+    all_cores, all_cores_status = _all_cores_rows(cfg, repeats)
+    for row in library + all_cores:
+        agreement[f"{row['impl']}_{row['layout']}"] = row["rel_err_vs_numpy"]
+    results += [r for r in library + all_cores if r["kind"] == "per_seed"]
+
+    # ---- shared data set: seeds differ in their initial weights
     shared = []
     sargs = (jnp.asarray(z1), jnp.asarray(c1), jnp.asarray(o1, jnp.float32))
     sargs += (jnp.asarray(w0_shared), lrj, lamj)
@@ -405,6 +547,7 @@ def run(quick: bool = False, repeats: int = 3, **overrides: Any) -> dict:
     )
     shared[-1]["cpu_s_per_call"] = cpu_np_g
     shared[-1]["loadavg_1min"] = loadavg()
+    shared += [r for r in library + all_cores if r["kind"] == "shared"]
     tc, tw, out = _timed_jax(_gemm(T, stride), sargs, repeats)
     check("jax_gemm", out)
     shared.append({"impl": "jax_gemm", "layout": "W (d, S), two GEMMs per step"})
@@ -419,15 +562,29 @@ def run(quick: bool = False, repeats: int = 3, **overrides: Any) -> dict:
         shared[-1]["cpu_s_per_call"] = _CPU.pop("last", None)
 
     peaks = machine_peaks(quick)
+    sigmoids = float(S * n * T)  # one logistic-gradient sigmoid per sample, seed and step
     for r in results:
-        r["roofline"] = roofline(flops, bytes_once, r["warm_s"], peaks)
+        r["roofline"] = roofline(flops, bytes_once, r["warm_s"], peaks, sigmoids)
         r["speedup_vs_numpy"] = t_np / r["warm_s"]
     for r in shared:
-        r["roofline"] = roofline(flops, 4.0 * n * (d + 1), r["warm_s"], peaks)
+        r["roofline"] = roofline(flops, 4.0 * n * (d + 1), r["warm_s"], peaks, sigmoids)
         r["speedup_vs_numpy"] = t_np / r["warm_s"]
         r["speedup_vs_numpy_gemm"] = t_np_g / r["warm_s"]
     best = min((r for r in results if r["impl"] != "numpy"), key=lambda r: r["warm_s"])
     best_lib = min((r for r in results if r["impl"] == "ascentjax"), key=lambda r: r["warm_s"])
+    best_shared = min(
+        (r for r in shared if r["impl"] == "ascentjax_shared"), key=lambda r: r["warm_s"]
+    )
+    targets = {
+        "per_seed_s": TARGET_PER_SEED_S,
+        "shared_s": TARGET_SHARED_S,
+        "fraction_of_bound": TARGET_FRACTION,
+        # the targets are for the full-size workload; a --quick run does not judge them
+        "per_seed_met": None if quick else best_lib["warm_s"] <= TARGET_PER_SEED_S,
+        "shared_met": None if quick else best_shared["warm_s"] <= TARGET_SHARED_S,
+        "fraction_flop_bound": best_lib["roofline"]["fraction_of_bound"],
+        "fraction_flop_sigmoid_bound": best_lib["roofline"]["fraction_of_bound_with_sigmoid"],
+    }
     return {
         "workload": "da_compare",
         "quick": quick,
@@ -441,6 +598,12 @@ def run(quick: bool = False, repeats: int = 3, **overrides: Any) -> dict:
         "shared_data_results": shared,
         "best": {"impl": best["impl"], "layout": best["layout"], "warm_s": best["warm_s"]},
         "best_ascentjax": {"layout": best_lib["layout"], "warm_s": best_lib["warm_s"]},
+        "best_ascentjax_shared": {
+            "layout": best_shared["layout"],
+            "warm_s": best_shared["warm_s"],
+        },
+        "targets": targets,
+        "all_cores": all_cores_status,
         "recompiles_on_new_lr": recompiles,
         "gflop": flops / 1e9,
         "bytes_compulsory": bytes_once,
@@ -459,8 +622,11 @@ def summary_lines(record: dict) -> list[str]:
         f"da_compare  S={cfg['S']} n={cfg['n']} d={cfg['d']} T={cfg['T']} float32 logistic, "
         f"{record['gflop']:.2f} GFLOP; peaks: matmul {pk['peak_gflops']:.0f} GFLOP/s, "
         f"copy {pk['copy_gbps']:.1f} GB/s; torch: {record['torch']}",
+        f"sigmoid rate {pk['sigmoid_gevals']:.2f} G/s; % bound: of the flop bound "
+        f"{record['results'][0]['roofline']['bound_s']:.3f} s / of the flop+sigmoid bound "
+        f"{record['results'][0]['roofline']['bound_with_sigmoid_s']:.3f} s",
         f"{'impl':<19} {'layout':<44} {'compile s':>9} {'warm s':>8} {'x numpy':>8} "
-        f"{'GFLOP/s':>8} {'% bound':>8} {'cpu s':>6} {'load':>5}",
+        f"{'GFLOP/s':>8} {'% bound':>8} {'% +sig':>7} {'cpu s':>6} {'load':>5}",
     ]
     rows = record["results"] + record["shared_data_results"]
     for i, r in enumerate(rows):
@@ -472,11 +638,25 @@ def summary_lines(record: dict) -> list[str]:
         lines.append(
             f"{r['impl']:<19} {r['layout'][:44]:<44} {comp:>9} {r['warm_s']:>8.3f} "
             f"{r['speedup_vs_numpy']:>8.1f} {rf['achieved_gflops']:>8.1f} "
-            f"{100 * rf['fraction_of_bound']:>7.1f}% {cpu:>6} {r['loadavg_1min'] or 0:>5.1f}"
+            f"{100 * rf['fraction_of_bound']:>7.1f}% "
+            f"{100 * rf['fraction_of_bound_with_sigmoid']:>6.1f}% "
+            f"{cpu:>6} {r['loadavg_1min'] or 0:>5.1f}"
         )
     lines.append(
         f"max relative disagreement {max(record['agreement_rel_err'].values()):.1e} "
         f"(tolerance {record['agreement_rtol']:g}); recompiles on a new step size: "
-        f"{record['recompiles_on_new_lr']}"
+        f"{record['recompiles_on_new_lr']}; all cores: {record['all_cores']}"
+    )
+    tg = record["targets"]
+    yes = {True: "met", False: "NOT met", None: "not judged (--quick)"}
+    lines.append(
+        f"targets: per-seed <= {tg['per_seed_s']} s {yes[tg['per_seed_met']]} "
+        f"(best library {record['best_ascentjax']['warm_s']:.3f} s: "
+        f"{record['best_ascentjax']['layout']}); shared <= {tg['shared_s']} s "
+        f"{yes[tg['shared_met']]} ({record['best_ascentjax_shared']['warm_s']:.3f} s: "
+        f"{record['best_ascentjax_shared']['layout']}); best library row reaches "
+        f"{100 * tg['fraction_flop_bound']:.0f}% of the flop bound and "
+        f"{100 * tg['fraction_flop_sigmoid_bound']:.0f}% of the flop+sigmoid bound "
+        f"(target {100 * tg['fraction_of_bound']:.0f}%)"
     )
     return lines
