@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import platform
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -58,6 +60,32 @@ def machine_info() -> dict:
     except OSError:  # pragma: no cover - not on every platform
         pass
     return info
+
+
+def run_in_cpu_devices(module: str, func: str, n_devices: int, *args: Any) -> Any:
+    """``module.func(*args)`` in a child process that sees ``n_devices`` CPU devices.
+
+    The device count is an XLA flag read once when JAX starts, so it needs a fresh
+    process (``--xla_force_host_platform_device_count``); ``args`` and the result
+    travel as JSON. Raises ``RuntimeError`` with the child's stderr if it fails.
+    """
+    env = dict(os.environ)
+    env["XLA_FLAGS"] = (
+        env.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={n_devices}"
+    ).strip()
+    env["JAX_PLATFORMS"] = "cpu"
+    code = (
+        f"import json; from {module} import {func}; "
+        f"print('@@' + json.dumps({func}(*json.loads({json.dumps(json.dumps(args))}))))"
+    )
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{module}.{func} child failed:\n{proc.stderr[-2000:]}")
+    line = [x for x in proc.stdout.splitlines() if x.startswith("@@")][-1]
+    return json.loads(line[2:])
 
 
 def write_json(path: Path, record: dict) -> Path:

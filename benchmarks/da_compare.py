@@ -58,10 +58,7 @@ check that a second call with a different step size does not recompile.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import time
 from typing import Any
 
@@ -71,7 +68,7 @@ import numpy as np
 
 import ascentjax as aj
 
-from ._harness import best_of, machine_info, register
+from ._harness import best_of, machine_info, register, run_in_cpu_devices
 from ._roofline import loadavg, machine_peaks, roofline
 from .da_sweep import make_data
 
@@ -359,23 +356,8 @@ def _all_cores_rows(cfg: dict, repeats: int) -> tuple[list[dict], str]:
     cores = os.cpu_count() or 1
     if cores < 2 or jax.default_backend() != "cpu":
         return [], f"skipped: {cores} core(s), backend {jax.default_backend()}"
-    env = dict(os.environ)
-    env["XLA_FLAGS"] = (
-        env.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={cores}"
-    ).strip()
-    env["JAX_PLATFORMS"] = "cpu"
-    code = (
-        "import json; from benchmarks.da_compare import _child; "
-        f"print('@@' + json.dumps(_child({cfg!r}, {repeats})))"
-    )
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"da_compare all-cores child failed:\n{proc.stderr[-2000:]}")
-    line = [x for x in proc.stdout.splitlines() if x.startswith("@@")][-1]
-    return json.loads(line[2:]), f"ok: {cores} CPU devices"
+    rows = run_in_cpu_devices("benchmarks.da_compare", "_child", cores, cfg, repeats)
+    return rows, f"ok: {cores} CPU devices"
 
 
 def _rel_err(a: Any, b: np.ndarray) -> float:

@@ -24,10 +24,6 @@ present, is recorded with its name; none was available for the committed results
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import time
 from typing import Any
 
@@ -37,7 +33,7 @@ import numpy as np
 
 import ascentjax as aj
 
-from ._harness import best_of, machine_info, register
+from ._harness import best_of, machine_info, register, run_in_cpu_devices
 from ._roofline import loadavg
 from .da_compare import _one_seed, oracle, prepare
 from .da_sweep import make_data
@@ -199,24 +195,7 @@ def _child(cfg: dict, repeats: int) -> list[dict]:
 def run_multidevice(quick: bool = False, repeats: int = 3, **overrides: Any) -> dict:
     """The DA sweep sharded over 1, 2, 4 (fake CPU) devices, in a child process."""
     cfg = (MD_QUICK if quick else MD_FULL) | overrides
-    env = dict(os.environ)
-    n_dev = max(cfg["devices"])
-    env["XLA_FLAGS"] = (
-        env.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={n_dev}"
-    ).strip()
-    env["JAX_PLATFORMS"] = "cpu"
-    code = (
-        "import json, sys; from benchmarks.scaling import _child; "
-        f"print('@@' + json.dumps(_child({cfg!r}, {repeats})))"
-    )
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"multidevice child failed:\n{proc.stderr[-2000:]}")
-    line = [x for x in proc.stdout.splitlines() if x.startswith("@@")][-1]
-    rows = json.loads(line[2:])
+    rows = run_in_cpu_devices("benchmarks.scaling", "_child", max(cfg["devices"]), cfg, repeats)
     gpus = [str(d) for d in jax.devices() if d.platform == "gpu"]
     return {
         "workload": "multidevice",
