@@ -170,13 +170,10 @@ def _ascent_coef(b: _LinearBatch) -> jax.Array:
 def _linear_rule(
     objective: Callable[[Params, _LinearBatch], jax.Array], opt: optax.GradientTransformation
 ) -> UnlearningRule:
-    def init(params: Params) -> State:
-        return opt.init(params)
-
-    def step(params: Params, state: State, data: Any) -> tuple[Params, State]:
-        return _descend(opt, objective, params, state, _prepare_linear(data))
-
-    return UnlearningRule(init, step, _prepare_linear)
+    # descent_rule on the prepared objective; a Dataset given to step directly is
+    # prepared there (a no-op on an already prepared batch)
+    rule = descent_rule(lambda w, data: objective(w, _prepare_linear(data)), optimizer=opt)
+    return rule._replace(prepare=_prepare_linear)
 
 
 def _optimizer(

@@ -281,8 +281,7 @@ def _library_rows(cfg: dict, data: dict, refs: dict, repeats: int, devices=None)
     ``refs`` holds the batched NumPy outputs ``per_seed`` and ``shared`` that every
     row is checked against (``RTOL``) before it is timed.
     """
-    S, d, T, stride, lr, lam = (cfg[k] for k in ("S", "d", "T", "stride", "lr", "lam"))
-    z, c = prepare(data)
+    d, T, stride, lr, lam = (cfg[k] for k in ("d", "T", "stride", "lr", "lam"))
     w_orc = refs["w_orc"]
     ndev = len(devices or jax.devices())
     tag = f"{ndev} dev" if ndev > 1 else "1 dev"
