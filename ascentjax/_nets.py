@@ -1,6 +1,6 @@
 """Small flax classifiers trained as ensembles of N models at once, and their margins.
 
-The KLoM study (paper Sec. 3, App. K; THEORY.md §6) needs the *distribution* of a
+The KLoM study (paper Sec. 3, App. K) needs the *distribution* of a
 classifier's margin over many independently trained models. Everything here is
 vectorised over the model axis: the parameters of an ensemble are one pytree whose
 leaves carry a leading axis of length N, the per-model initialisation and data-order
@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ._validation import check_count, check_nonnegative, check_positive
+from ._validation import check_choice, check_count, check_nonnegative, check_positive
 
 __all__ = [
     "MLP",
@@ -41,6 +41,9 @@ __all__ = [
     "load_digits",
     "load_cifar10",
 ]
+
+MARGIN_REDUCTIONS = ("logsumexp", "max")
+"""Names accepted by :func:`classifier_margins` as ``other``."""
 
 
 # ----------------------------------------------------------------------------- models
@@ -118,37 +121,53 @@ class ClassificationData(NamedTuple):
 
 
 # ----------------------------------------------------------------------------- margins
-def classifier_margins(logits: jax.Array, labels: jax.Array) -> jax.Array:
-    r"""The classifier margin: correct-class logit minus the largest other logit.
+def classifier_margins(
+    logits: jax.Array, labels: jax.Array, *, other: str = "logsumexp"
+) -> jax.Array:
+    r"""The classifier margin: correct-class logit minus the log-sum-exp of the others.
 
     .. math::
 
-        \phi(x, y) = z_y(x) - \max_{k \neq y} z_k(x),
+        \phi(x, y) = z_y(x) - \log\sum_{k \neq y} e^{z_k(x)}
+        = \log\frac{p_y(x)}{1 - p_y(x)},
 
-    positive exactly when the example is classified correctly. Broadcasts over any
-    leading axes of ``logits`` (``labels`` has the shape of ``logits[..., 0]`` or
-    broadcasts to it).
+    the log-odds of the correct class under the softmax :math:`p = \mathrm{softmax}(z)`:
+    positive exactly when :math:`p_y > 1/2`, which implies a correct classification. This
+    is the margin of the KLoM reference implementation (data-unlearning benchmark).
+    ``other="max"`` gives the hard margin :math:`z_y - \max_{k \neq y} z_k` instead
+    (positive exactly when the example is classified correctly; not the margin of
+    published KLoM numbers). A NaN or infinite logit gives a NaN or infinite margin.
+    Broadcasts over any leading axes of ``logits`` (``labels`` has the shape of
+    ``logits[..., 0]`` or broadcasts to it).
 
     Args:
         logits: ``(..., C)`` logits, ``C >= 2``.
         labels: integer labels.
+        other: how the other logits are reduced: ``"logsumexp"`` (default) or ``"max"``.
 
     Returns:
         The margins, shape ``logits.shape[:-1]``.
 
     Example:
         >>> import jax.numpy as jnp
-        >>> classifier_margins(jnp.array([[2.0, 0.5, 1.0]]), jnp.array([0]))
-        Array([1.], dtype=float32)
+        >>> z = jnp.array([[2.0, 0.0, 0.0]])
+        >>> classifier_margins(z, jnp.array([0]))   # 2 - log(2)
+        Array([1.3068528], dtype=float32)
+        >>> classifier_margins(z, jnp.array([0]), other="max")
+        Array([2.], dtype=float32)
     """
+    check_choice("other", other, MARGIN_REDUCTIONS)
     logits = jnp.asarray(logits)
     if logits.ndim < 1 or logits.shape[-1] < 2:
         raise ValueError(f"logits must have a last axis of length >= 2, got {logits.shape}")
     labels = jnp.broadcast_to(jnp.asarray(labels), logits.shape[:-1])
     onehot = jax.nn.one_hot(labels, logits.shape[-1], dtype=bool)
     correct = jnp.sum(jnp.where(onehot, logits, 0), axis=-1)
-    other = jnp.max(jnp.where(onehot, -jnp.inf, logits), axis=-1)
-    return correct - other
+    if other == "max":
+        rest = jnp.max(jnp.where(onehot, -jnp.inf, logits), axis=-1)
+    else:
+        rest = jax.nn.logsumexp(logits, axis=-1, where=~onehot)
+    return correct - rest
 
 
 # ----------------------------------------------------------------------------- ensembles
@@ -189,7 +208,9 @@ def ensemble_logits(model: nn.Module, params: Any, x: jax.Array) -> jax.Array:
     return jax.vmap(lambda p: model.apply(p, x))(params)
 
 
-def ensemble_margins(model: nn.Module, params: Any, x: jax.Array, y: jax.Array) -> jax.Array:
+def ensemble_margins(
+    model: nn.Module, params: Any, x: jax.Array, y: jax.Array, *, other: str = "logsumexp"
+) -> jax.Array:
     """Margins (see :func:`classifier_margins`) of every model on every point: shape ``(N, n)``.
 
     Example:
@@ -199,11 +220,14 @@ def ensemble_margins(model: nn.Module, params: Any, x: jax.Array, y: jax.Array) 
         >>> ensemble_margins(net, p, jnp.ones((7, 4)), jnp.zeros(7, int)).shape
         (5, 7)
     """
-    return classifier_margins(ensemble_logits(model, params, x), y)
+    return classifier_margins(ensemble_logits(model, params, x), y, other=other)
 
 
 def ensemble_accuracy(model: nn.Module, params: Any, x: jax.Array, y: jax.Array) -> jax.Array:
     """Accuracy of every model of the ensemble on ``(x, y)``: shape ``(N,)``.
+
+    A model whose parameters or logits on ``x`` contain a NaN or an infinity (a diverged
+    model) has accuracy NaN, not the accuracy of ``argmax`` over garbage.
 
     Example:
         >>> import jax, jax.numpy as jnp
@@ -213,7 +237,13 @@ def ensemble_accuracy(model: nn.Module, params: Any, x: jax.Array, y: jax.Array)
         (5,)
     """
     logits = ensemble_logits(model, params, x)
-    return jnp.mean(jnp.argmax(logits, axis=-1) == jnp.asarray(y), axis=-1)
+    acc = jnp.mean(jnp.argmax(logits, axis=-1) == jnp.asarray(y), axis=-1)
+    n = logits.shape[0]
+    finite = jnp.all(jnp.isfinite(logits).reshape(n, -1), axis=-1)
+    for leaf in jax.tree_util.tree_leaves(params):
+        if jnp.issubdtype(leaf.dtype, jnp.inexact):
+            finite &= jnp.all(jnp.isfinite(leaf).reshape(n, -1), axis=-1)
+    return jnp.where(finite, acc, jnp.nan)
 
 
 def _batch_plan(key: jax.Array, m: int, batch_size: int, epochs: int) -> jax.Array:

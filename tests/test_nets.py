@@ -6,6 +6,7 @@ full-batch SGD step of an MLP (an implementation independent of JAX/flax/optax).
 
 from __future__ import annotations
 
+import math
 import pickle
 
 import jax
@@ -16,24 +17,38 @@ import pytest
 import ascentjax as aj
 
 
-def _np_margins(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+def _np_margins(logits: np.ndarray, labels: np.ndarray, other: str = "logsumexp") -> np.ndarray:
     out = np.empty(logits.shape[:-1])
     for idx in np.ndindex(*logits.shape[:-1]):
-        row = logits[idx]
+        row = np.asarray(logits[idx], np.float64)
         c = labels[idx]
-        out[idx] = row[c] - max(v for k, v in enumerate(row) if k != c)
+        rest = [v for k, v in enumerate(row) if k != c]
+        out[idx] = row[c] - (max(rest) if other == "max" else math.log(sum(map(math.exp, rest))))
     return out
 
 
 def test_margins_match_numpy_loop(key):
     logits = jax.random.normal(key, (3, 7, 5))
     labels = jax.random.randint(jax.random.key(1), (3, 7), 0, 5)
-    ref = _np_margins(np.asarray(logits), np.asarray(labels))
+    for other in ("logsumexp", "max"):
+        ref = _np_margins(np.asarray(logits), np.asarray(labels), other)
+        np.testing.assert_allclose(
+            np.asarray(aj.classifier_margins(logits, labels, other=other)), ref, rtol=1e-13,
+            atol=1e-13,
+        )  # fmt: skip
+    # ties: the largest other logit equals the correct one
+    z, y = jnp.array([1.0, 1.0, 0.0]), 0
+    assert float(aj.classifier_margins(z, y, other="max")) == 0.0
+    assert float(aj.classifier_margins(z, y)) == pytest.approx(1 - math.log(math.e + 1), 1e-14)
+    # the default margin is the log-odds of the correct class under the softmax
+    pr = np.asarray(jax.nn.softmax(logits))
+    py = np.take_along_axis(pr, np.asarray(labels)[..., None], -1)[..., 0]
     np.testing.assert_allclose(
-        np.asarray(aj.classifier_margins(logits, labels)), ref, rtol=0, atol=1e-12
+        np.asarray(aj.classifier_margins(logits, labels)), np.log(py / (1 - py)), rtol=1e-12
     )
-    # ties: the largest other logit equals the correct one -> margin 0
-    assert float(aj.classifier_margins(jnp.array([1.0, 1.0, 0.0]), 0)) == 0.0
+    # large logits: no overflow (the log-sum-exp is shifted)
+    big = jnp.array([1000.0, 999.0, 998.0])
+    assert float(aj.classifier_margins(big, 0)) == pytest.approx(1 - math.log(1 + math.e**-1))
 
 
 def test_margins_jit_vmap_grad_and_dtype(key):
@@ -45,11 +60,39 @@ def test_margins_jit_vmap_grad_and_dtype(key):
     np.testing.assert_array_equal(
         jax.vmap(aj.classifier_margins, (0, None))(logits, labels), direct
     )
-    # gradient: +1 on the correct logit, -1 on the runner-up, 0 elsewhere
-    g = jax.grad(lambda z: aj.classifier_margins(z, 0))(jnp.array([2.0, 3.0, 1.0]))
+    # gradient: +1 on the correct logit, minus the softmax of the others elsewhere
+    z = jnp.array([2.0, 3.0, 1.0])
+    g = jax.grad(lambda z: aj.classifier_margins(z, 0))(z)
+    e3, e1 = math.exp(3.0), math.exp(1.0)
+    np.testing.assert_allclose(np.asarray(g), [1.0, -e3 / (e3 + e1), -e1 / (e3 + e1)], 1e-6)
+    # the hard margin: +1 on the correct logit, -1 on the runner-up, 0 elsewhere
+    g = jax.grad(lambda z: aj.classifier_margins(z, 0, other="max"))(z)
     np.testing.assert_array_equal(np.asarray(g), [1.0, -1.0, 0.0])
     with pytest.raises(ValueError, match="logits"):
         aj.classifier_margins(jnp.ones((3, 1)), jnp.zeros(3, int))
+    with pytest.raises(ValueError, match="other"):
+        aj.classifier_margins(z, 0, other="mean")
+
+
+def test_non_finite_logits_give_non_finite_margins_and_nan_accuracy(key):
+    z = jnp.array([[jnp.nan, 1.0, 0.0], [1.0, jnp.nan, 0.0], [1.0, jnp.inf, 0.0]])
+    for other in ("logsumexp", "max"):
+        assert not np.isfinite(np.asarray(aj.classifier_margins(z, 0, other=other))).any()
+    net = aj.MLP((8,), 3)
+    x = jax.random.normal(jax.random.key(1), (10, 4))
+    y = jnp.arange(10) % 3
+    p = aj.init_ensemble(key, net, x, 3)
+    acc = np.asarray(aj.ensemble_accuracy(net, p, x, y))
+    assert np.isfinite(acc).all()
+    # model 1 diverged (NaN weights), model 2 has infinite weights: no accuracy for them
+    bad = jax.tree_util.tree_map(lambda a: a.at[1].set(jnp.nan), p)
+    bad["params"]["Dense_1"]["bias"] = bad["params"]["Dense_1"]["bias"].at[2, 0].set(jnp.inf)
+    got = np.asarray(aj.ensemble_accuracy(net, bad, x, y))
+    assert got[0] == acc[0] and np.isnan(got[1:]).all()
+    got = np.asarray(jax.jit(lambda q: aj.ensemble_accuracy(net, q, x, y))(bad))
+    assert got[0] == acc[0] and np.isnan(got[1:]).all()
+    m = np.asarray(aj.ensemble_margins(net, bad, x, y))
+    assert np.isfinite(m[0]).all() and not np.isfinite(m[1:]).any()
 
 
 def test_models_shapes(key):
