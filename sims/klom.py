@@ -12,10 +12,12 @@ Run ``python -m sims.klom`` (``--help`` for the flags). It
 3. runs every configuration of a grid (learning rate x epochs, and the ascent/descent
    mix for GDA) of gradient ascent (GA), gradient descent/ascent (GDA) and SCRUB on
    the N pretrained models and reports KLoM (95th percentile over the forget, retain
-   and validation points) and accuracy for each;
+   and validation points), accuracy and the number of diverged models (non-finite
+   parameters or margins) for each; a configuration with a diverged model has no score
+   (NaN KLoM and accuracy);
 4. the "Ascent Forgets Illusion": the GA configuration chosen by looking at the forget
    KLoM of one half of the seeds, re-scored on the other half (fresh unlearned and
-   oracle models).
+   oracle models); configurations with a diverged model are never selected.
 
 Outputs under ``--out``: ``summary.json``, ``klom_grid.png``, ``accuracy_grid.png``,
 ``illusion.png`` and ``table.md``.
@@ -200,12 +202,30 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, 
     keys = (jax.random.fold_in(master, i) for i in itertools.count())
     timings: dict[str, float] = {}
 
-    # jitted once per shape: margins of an ensemble / of every epoch of a trajectory
+    # jitted once per shape: margins / per-model accuracy of an ensemble, and of every
+    # epoch of a trajectory
     margin_fn = jax.jit(lambda p, xx, yy: aj.ensemble_margins(net, p, xx, yy))
     traj_margins = jax.jit(jax.vmap(margin_fn, in_axes=(0, None, None)))
+    acc_fn = jax.jit(lambda p, xx, yy: aj.ensemble_accuracy(net, p, xx, yy))
+    traj_acc = jax.jit(jax.vmap(acc_fn, in_axes=(0, None, None)))
 
     def margins_all(params: Any) -> tuple[np.ndarray, np.ndarray]:
         return np.asarray(margin_fn(params, x, y)), np.asarray(margin_fn(params, xv, yv))
+
+    def model_accuracies(params: Any, F: Any, R: Any, fn: Any = acc_fn) -> dict[str, np.ndarray]:
+        # per-model accuracy on each split (NaN for a model with non-finite parameters)
+        return dict(
+            forget=np.asarray(fn(params, x[F], y[F])),
+            retain=np.asarray(fn(params, x[R], y[R])),
+            validation=np.asarray(fn(params, xv, yv)),
+        )
+
+    def diverged(m_tr: np.ndarray, m_v: np.ndarray, accs: dict[str, np.ndarray]) -> int:
+        # models (rows) with a non-finite margin anywhere or a NaN accuracy on any split
+        bad = ~np.isfinite(m_tr).all(axis=-1) | ~np.isfinite(m_v).all(axis=-1)
+        for a in accs.values():
+            bad |= np.isnan(a)
+        return int(bad.sum())
 
     def klom_np(u: Any, o: Any) -> np.ndarray:
         return np.asarray(aj.klom(u, o, **kw_klom))
@@ -283,18 +303,21 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, 
             b = klom_np(m_tr[half : 2 * half], o_tr[half : 2 * half])
             return p95(a, F), p95(b, F)
 
-        def acc(m_tr: Any, m_v: Any, F=F, R=R) -> dict[str, float]:
+        def acc(accs: dict[str, np.ndarray]) -> dict[str, float]:
+            # the ensemble's mean accuracy; NaN when a model diverged
+            return {k: float(np.mean(v)) for k, v in accs.items()}
+
+        def reference_row(params: Any, m_tr: Any, m_v: Any, F=F, R=R) -> dict[str, Any]:
+            accs = model_accuracies(params, F, R)
             return dict(
-                forget=float(np.mean(m_tr[:, F] > 0)),
-                retain=float(np.mean(m_tr[:, R] > 0)),
-                validation=float(np.mean(m_v > 0)),
+                klom=score(m_tr, m_v), accuracy=acc(accs), diverged=diverged(m_tr, m_v, accs)
             )
 
         entry: dict[str, Any] = dict(
             size=int(F.size),
             indices=F,
-            pretrained=dict(klom=score(*pre_m), accuracy=acc(*pre_m)),
-            oracle_reference=dict(klom=score(r_tr, r_v), accuracy=acc(r_tr, r_v)),
+            pretrained=reference_row(pre, *pre_m),
+            oracle_reference=reference_row(ref, r_tr, r_v),
             oracle_halves_forget_klom=p95(klom_np(o_tr[:half], o_tr[half : 2 * half]), F),
             methods={},
         )
@@ -320,35 +343,24 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, 
                 )
                 m_tr_all = np.asarray(traj_margins(traj, x, y))
                 m_v_all = np.asarray(traj_margins(traj, xv, yv))
+                acc_all = model_accuracies(traj, F, R, traj_acc)
                 for e in range(args.unlearn_epochs):
                     ha, hb = halves(m_tr_all[e])
+                    accs = {k: v[e] for k, v in acc_all.items()}
                     rows.append(
                         dict(
                             lr=lr,
                             mix=mix,
                             epochs=e + 1,
                             klom=score(m_tr_all[e], m_v_all[e]),
-                            accuracy=acc(m_tr_all[e], m_v_all[e]),
+                            accuracy=acc(accs),
+                            diverged=diverged(m_tr_all[e], m_v_all[e], accs),
                             forget_klom_half_a=ha,
                             forget_klom_half_b=hb,
                         )
                     )
-            best_a = int(np.argmin([r["forget_klom_half_a"] for r in rows]))
             entry["methods"][method] = dict(
-                grid=rows,
-                illusion=dict(
-                    selected=dict(
-                        lr=rows[best_a]["lr"],
-                        mix=rows[best_a]["mix"],
-                        epochs=rows[best_a]["epochs"],
-                    ),
-                    forget_klom_on_selection_seeds=rows[best_a]["forget_klom_half_a"],
-                    forget_klom_on_held_out_seeds=rows[best_a]["forget_klom_half_b"],
-                    oracle_level_halves=entry["oracle_halves_forget_klom"],
-                    retain_klom_at_selected=rows[best_a]["klom"]["retain"],
-                    validation_klom_at_selected=rows[best_a]["klom"]["validation"],
-                    grid_points=len(rows),
-                ),
+                grid=rows, illusion=_illusion(rows, entry["oracle_halves_forget_klom"])
             )
         t_unlearn += time.perf_counter() - t0
         results[name] = entry
@@ -384,6 +396,42 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, 
     )
 
 
+def _illusion(rows: list[dict[str, Any]], oracle_level: float) -> dict[str, Any]:
+    """The grid point with the lowest forget KLoM on the selection seeds, and its scores.
+
+    Only configurations whose N models all stayed finite (and whose selection score is a
+    number) can be selected: a diverged run has no KLoM, so it can never look best.
+    """
+    ok = [
+        i for i, r in enumerate(rows) if r["diverged"] == 0 and np.isfinite(r["forget_klom_half_a"])
+    ]
+    out: dict[str, Any] = dict(
+        selected=None,
+        forget_klom_on_selection_seeds=None,
+        forget_klom_on_held_out_seeds=None,
+        oracle_level_halves=oracle_level,
+        retain_klom_at_selected=None,
+        validation_klom_at_selected=None,
+        grid_points=len(rows),
+        diverged_configurations=sum(r["diverged"] > 0 for r in rows),
+    )
+    if ok:
+        best = min(ok, key=lambda i: rows[i]["forget_klom_half_a"])
+        r = rows[best]
+        out.update(
+            selected=dict(lr=r["lr"], mix=r["mix"], epochs=r["epochs"]),
+            forget_klom_on_selection_seeds=r["forget_klom_half_a"],
+            forget_klom_on_held_out_seeds=r["forget_klom_half_b"],
+            retain_klom_at_selected=r["klom"]["retain"],
+            validation_klom_at_selected=r["klom"]["validation"],
+        )
+    return out
+
+
+def _num(v: Any) -> float:
+    return float("nan") if v is None else float(v)
+
+
 # ----------------------------------------------------------------------------- outputs
 def _config_label(r: dict[str, Any], method: str) -> str:
     lab = f"{r['lr']:g}/{r['epochs']}"
@@ -413,6 +461,9 @@ def plot_grid(summary: dict[str, Any], what: str) -> Any:
                     ax.axhline(e["oracle_reference"]["klom"][split], color=c, ls=":", lw=0.8)
                 else:
                     ax.axhline(e["oracle_reference"]["accuracy"][split], color=c, ls=":", lw=0.8)
+            bad = [k for k, r in enumerate(rows) if r["diverged"]]
+            if bad:
+                ax.plot(bad, [0.0] * len(bad), "kx", ms=4, label="diverged (no score)")
             ax.set_title(f"{LABELS[m]} · {s}", fontsize=8)
             ax.tick_params(labelsize=6)
             ax.set_xticks(xs[:: max(1, len(xs) // 8)])
@@ -446,14 +497,14 @@ def plot_illusion(summary: dict[str, Any]) -> Any:
         xs = np.arange(len(sets))
         ax.bar(
             xs - w / 2,
-            [d["forget_klom_on_selection_seeds"] for d in sel],
+            [_num(d["forget_klom_on_selection_seeds"]) for d in sel],
             w,
             label="selected & scored on same seeds",
             color="C1",
         )
         ax.bar(
             xs + w / 2,
-            [d["forget_klom_on_held_out_seeds"] for d in sel],
+            [_num(d["forget_klom_on_held_out_seeds"]) for d in sel],
             w,
             label="same config, held-out seeds",
             color="C4",
@@ -489,6 +540,7 @@ def render_table(summary: dict[str, Any]) -> str:
         "KLoM V",
         "acc F",
         "acc V",
+        "diverged",
     ]
     rows = []
     for s, e in summary["forget_sets"].items():
@@ -509,6 +561,7 @@ def render_table(summary: dict[str, Any]) -> str:
                     k["validation"],
                     a["forget"],
                     a["validation"],
+                    ref["diverged"],
                 ]
             )
         for m, d in e["methods"].items():
@@ -526,9 +579,14 @@ def render_table(summary: dict[str, Any]) -> str:
                         k["validation"],
                         a["forget"],
                         a["validation"],
+                        r["diverged"],
                     ]
                 )
-    out.append("## Every grid point (KLoM: 95th percentile over the split's points)\n\n")
+    out.append(
+        "## Every grid point (KLoM: 95th percentile over the split's points; diverged: "
+        "models with non-finite parameters or margins, which leave the row without a score)"
+        "\n\n"
+    )
     out.append(markdown_table(headers, rows, floatfmt=".3g"))
     out.append("\n## Ascent Forgets Illusion (forget KLoM, N/2 models each)\n\n")
     out.append(_illusion_table(summary))
@@ -545,6 +603,7 @@ def _illusion_table(summary: dict[str, Any]) -> str:
         "oracle vs oracle",
         "KLoM R",
         "KLoM V",
+        "diverged configs (excluded)",
     ]
     rows = []
     for s, e in summary["forget_sets"].items():
@@ -555,12 +614,15 @@ def _illusion_table(summary: dict[str, Any]) -> str:
                 [
                     s,
                     LABELS[m],
-                    f"{c['lr']:g}/{c['epochs']}/{c['mix']:g}",
+                    "none (no finite score)"
+                    if c is None
+                    else f"{c['lr']:g}/{c['epochs']}/{c['mix']:g}",
                     il["forget_klom_on_selection_seeds"],
                     il["forget_klom_on_held_out_seeds"],
                     il["oracle_level_halves"],
                     il["retain_klom_at_selected"],
                     il["validation_klom_at_selected"],
+                    f"{il['diverged_configurations']}/{il['grid_points']}",
                 ]
             )
     return markdown_table(headers, rows, floatfmt=".3g")

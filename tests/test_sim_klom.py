@@ -31,6 +31,7 @@ def test_tiny_run_writes_every_output(tmp_path, capsys):
         grid = e["methods"][m]["grid"]
         assert len(grid) == 2  # one lr x two epochs
         for row in grid:
+            assert row["diverged"] == 0
             for split in ("forget", "retain", "validation"):
                 assert row["klom"][split] >= 0 and 0 <= row["accuracy"][split] <= 1
         il = e["methods"][m]["illusion"]
@@ -43,6 +44,35 @@ def test_tiny_run_writes_every_output(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         klom.main([*TINY, "--out", str(out)])
     assert exc.value.code == 2
+
+
+def test_a_diverged_configuration_is_counted_and_never_selected(tmp_path):
+    """A learning rate of 1e30 makes every GA model non-finite within its first epoch:
+    those grid points report N diverged models and no KLoM or accuracy, and the illusion
+    analysis selects the sane learning rate (a NaN must not win a minimum)."""
+    out = tmp_path / "huge"
+    argv = [*TINY, "--datamodel-models", "0", "--methods", "ga", "--lrs", "0.1", "1e30"]
+    assert klom.main([*argv, "--out", str(out)]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    e = s["forget_sets"]["random_8"]
+    assert e["pretrained"]["diverged"] == 0 and e["oracle_reference"]["diverged"] == 0
+    grid = e["methods"]["ga"]["grid"]
+    sane = [r for r in grid if r["lr"] == 0.1]
+    huge = [r for r in grid if r["lr"] == 1e30]
+    assert len(sane) == len(huge) == 2
+    for r in sane:
+        assert r["diverged"] == 0 and r["klom"]["forget"] >= 0
+    for r in huge:
+        assert r["diverged"] == 4  # all N models
+        # NaN is written as null: no score at all, never a perfect 0
+        assert r["forget_klom_half_a"] is None and r["forget_klom_half_b"] is None
+        assert all(r["klom"][k] is None and r["accuracy"][k] is None for k in r["klom"])
+    il = e["methods"]["ga"]["illusion"]
+    assert il["selected"]["lr"] == 0.1
+    assert il["diverged_configurations"] == 2 and il["grid_points"] == 4
+    assert il["forget_klom_on_selection_seeds"] == min(r["forget_klom_half_a"] for r in sane)
+    table = (out / "table.md").read_text()
+    assert "diverged" in table and "2/4" in table
 
 
 @pytest.mark.parametrize(
