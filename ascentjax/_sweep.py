@@ -460,7 +460,9 @@ def make_sweep(
         chunk_size: rows per chunk; ``"auto"`` (default) chooses it per input
             shape with :func:`auto_chunk_size`; ``None``: one ``vmap`` over
             everything.
-        devices: devices to shard over (default: all devices, of every process).
+        devices: devices to shard over (default: all devices, of every process;
+            with several processes the result is a global ``jax.Array``
+            replicated on every device).
         in_axes: per positional argument ``0`` (swept along its leading axis) or
             ``None`` (shared by every row); default all ``0``.
         compiler_options: XLA compile options passed to ``jax.jit``, on top of
@@ -518,9 +520,11 @@ def sweep(
     lists every process's devices and the same call shards the rows over all of
     them. Every process runs the same program and passes the same full inputs
     (e.g. generated from the same key); each device computes its share, and the
-    result is gathered: a global ``jax.Array`` replicated on every device, so
-    ``np.asarray(out)`` works in every process. Pass ``devices=jax.local_devices()``
-    for an independent per-process sweep instead.
+    result is gathered onto every process: each gets the whole result as an
+    ordinary array on its own first device, so the code after the sweep is
+    unchanged. (:func:`make_sweep`'s compiled function returns the global
+    ``jax.Array`` itself, replicated over all devices.) Pass
+    ``devices=jax.local_devices()`` for an independent per-process sweep instead.
 
     Sweeps run in the dtype of their inputs (float32 by default, the fast path;
     pass float64 arrays after enabling x64 for theory checks). ``fn`` must be a
@@ -559,10 +563,20 @@ def sweep(
         >>> [round(float(v), 3) for v in w]  # all reach W0(5)
         [1.327, 1.327, 1.327]
     """
-    return make_sweep(
+    out = make_sweep(
         fn,
         chunk_size=chunk_size,
         devices=devices,
         in_axes=in_axes,
         compiler_options=compiler_options,
     )(*args)
+    if jax.process_count() > 1:
+        out = jax.tree_util.tree_map(_local_copy, out)
+    return out
+
+
+def _local_copy(x: Any) -> Any:
+    """This process's copy of a result replicated over every process's devices."""
+    if isinstance(x, jax.Array) and not x.is_fully_addressable:
+        return x.addressable_data(0)
+    return x

@@ -96,6 +96,9 @@ def configure_devices(devices: int | None = None) -> int | None:
         this function's hands (JAX already imported).
     """
     if "jax" in sys.modules:
+        match = _FLAG_RE.search(os.environ.get("XLA_FLAGS", ""))
+        if match and match.group(1) == f"={devices}":
+            return devices  # set before JAX started (e.g. by a launcher)
         if devices is not None:
             warnings.warn(
                 f"--devices {devices} ignored: JAX has already started in this process",

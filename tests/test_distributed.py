@@ -46,3 +46,29 @@ def test_launch_is_bounded_in_time_and_kills_its_processes() -> None:
         except OSError:  # the process ended while we looked
             continue
         assert token not in text, f"a launched process survived: {cmdline.parent.name}"
+
+
+def test_study_launcher_flags(capsys) -> None:
+    from sims.distributed import build_parser, main, study_argv
+
+    args = build_parser().parse_args(["one_coordinate", "--seeds", "8", "--out", "res"])
+    assert args.study == "one_coordinate" and args.study_args == ["--seeds", "8", "--out", "res"]
+    # process 0 writes where the user said; the others into their scratch directory
+    assert study_argv(args.study_args, 0, "/tmp/x") == ["--seeds", "8", "--out", "res"]
+    assert study_argv(["--out=res", "--seeds", "8"], 1, "/tmp/x") == [
+        "--seeds",
+        "8",
+        "--out",
+        "/tmp/x",
+        "--overwrite",
+        "--no-progress",
+    ]
+    for bad, message in (
+        (["nope"], "invalid choice"),
+        (["--coordinator", "127.0.0.1:1", "one_coordinate"], "go together"),
+        (["--coordinator", "h:1", "--num-processes", "2", "--process-id", "2", "klom"], "[0, 2)"),
+    ):
+        with pytest.raises(SystemExit) as exc:
+            main(bad)
+        assert exc.value.code == 2
+        assert message in capsys.readouterr().err
