@@ -114,7 +114,7 @@ def _row_specs(args: tuple, in_axes: tuple) -> tuple:
     def spec(x: Any, swept: bool) -> jax.ShapeDtypeStruct:
         shape = tuple(np.shape(x))[1:] if swept else tuple(np.shape(x))
         dtype = getattr(x, "dtype", None)
-        weak = isinstance(x, (bool, int, float, complex))
+        weak = isinstance(x, (bool, int, float, complex)) and not isinstance(x, np.generic)
         if dtype is None:
             dtype = jnp.result_type(x)
         elif hasattr(x, "aval"):
