@@ -19,6 +19,6 @@ __all__ = ["WORKLOADS", "load_workloads", "register"]
 
 def load_workloads() -> dict:
     """Import every workload module (each registers itself) and return the registry."""
-    from . import da_compare, da_sweep, grids, scaling  # noqa: F401
+    from . import accelerator, da_compare, da_sweep, grids, multihost, scaling  # noqa: F401
 
     return WORKLOADS

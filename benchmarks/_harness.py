@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sims._devices import with_device_count
+
 WORKLOADS: dict[str, Callable[..., dict]] = {}
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -70,9 +72,7 @@ def run_in_cpu_devices(module: str, func: str, n_devices: int, *args: Any) -> An
     travel as JSON. Raises ``RuntimeError`` with the child's stderr if it fails.
     """
     env = dict(os.environ)
-    env["XLA_FLAGS"] = (
-        env.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={n_devices}"
-    ).strip()
+    env["XLA_FLAGS"] = with_device_count(env.get("XLA_FLAGS"), n_devices)
     env["JAX_PLATFORMS"] = "cpu"
     code = (
         f"import json; from {module} import {func}; "

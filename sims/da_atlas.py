@@ -35,6 +35,7 @@ from sims._common import (
     write_json,
     write_text,
 )
+from sims._devices import add_devices_flag, configure_devices
 
 STUDY = "da_atlas"
 COLORS = ["#2ca02c", "#ff7f0e", "#1f77b4", "#d62728", "#9467bd", "#262626"]
@@ -89,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk", type=positive_int, default=4096, help="orbits per vmapped chunk")
     p.add_argument("--x64", action="store_true", help="float64 instead of float32")
     add_output_flags(p)
+    add_devices_flag(p)
     return p
 
 
@@ -426,6 +428,7 @@ def _figures(args, out, regimes, eta, fr, lams, panels, f_bif, bif, eta2, alpha,
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    configure_devices(args.devices)  # before JAX starts: one CPU device per core
     _check(parser, args)
     out = prepare_out_dir(parser, args.out, STUDY, args.overwrite)
     use_headless_matplotlib()

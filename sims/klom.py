@@ -47,6 +47,7 @@ from sims._common import (
     write_json,
     write_text,
 )
+from sims._devices import add_devices_flag, configure_devices
 
 STUDY = "klom"
 METHODS = ("ga", "gda", "scrub")
@@ -153,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eps", type=positive_float, default=1e-5, help="KLoM bin smoothing")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="master seed (0)")
     add_output_flags(p)
+    add_devices_flag(p)
     return p
 
 
@@ -631,6 +633,7 @@ def _illusion_table(summary: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    configure_devices(args.devices)  # before JAX starts: one CPU device per core
     out = prepare_out_dir(parser, args.out, STUDY, args.overwrite)
     use_headless_matplotlib()
     summary = run(args, parser)

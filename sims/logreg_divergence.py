@@ -46,6 +46,7 @@ from sims._common import (
     write_json,
     write_text,
 )
+from sims._devices import add_devices_flag, configure_devices
 
 STUDY = "logreg_divergence"
 RHO_GRID = np.round(np.arange(0.05, 0.951, 0.05), 4)  # for the window-vs-rho panel
@@ -98,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=0, help="PRNG seed [0]")
     add_output_flags(p)
+    add_devices_flag(p)
     return p
 
 
@@ -493,6 +495,7 @@ def _summary(rho: float, res: dict[str, Any], args: argparse.Namespace) -> dict[
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    configure_devices(args.devices)  # before JAX starts: one CPU device per core
     _validate(parser, args)
     out = prepare_out_dir(parser, args.out, STUDY, args.overwrite)
 

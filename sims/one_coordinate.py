@@ -45,6 +45,7 @@ from sims._common import (
     write_json,
     write_text,
 )
+from sims._devices import add_devices_flag, configure_devices
 
 STUDY = "one_coordinate"
 
@@ -98,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=0, help="PRNG seed [0]")
     add_output_flags(p)
+    add_devices_flag(p)
     return p
 
 
@@ -381,6 +383,7 @@ def _figure(th: dict, sim: dict, args: argparse.Namespace) -> Any:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    configure_devices(args.devices)  # before JAX starts: one CPU device per core
     _validate(parser, args)
     args.lam = list(dict.fromkeys(args.lam))
     alphas = _alphas(parser, args)

@@ -50,6 +50,7 @@ from sims._common import (
     write_json,
     write_text,
 )
+from sims._devices import add_devices_flag, configure_devices
 
 STUDY = "random_forget"
 DATASETS = ("gaussian", "breast_cancer")
@@ -148,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=bounded(int, low=0), default=0, help="PRNG seed (default 0)")
     p.add_argument("--x64", action="store_true", help="run in float64 (default float32)")
     add_output_flags(p)
+    add_devices_flag(p)
     return p
 
 
@@ -462,6 +464,7 @@ def _plot_unlearning(results, args, path):
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    configure_devices(args.devices)  # before JAX starts: one CPU device per core
     _validate(parser, args)
     pool = _breast_cancer_pool(parser) if "breast_cancer" in args.datasets else None
     out = prepare_out_dir(parser, args.out, STUDY, args.overwrite)

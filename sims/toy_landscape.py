@@ -39,6 +39,7 @@ from sims._common import (
     write_json,
     write_text,
 )
+from sims._devices import add_devices_flag, configure_devices
 
 STUDY = "toy_landscape"
 OBJECTIVES = ("pretrained", "retain", "gda")
@@ -120,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--x64", action="store_true", help="compute in float64 (default float32)")
     add_output_flags(p)
+    add_devices_flag(p)
     return p
 
 
@@ -603,6 +605,7 @@ def tables(summary: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    configure_devices(args.devices)  # before JAX starts: one CPU device per core
     for name in ("a_range", "b_range"):
         lo, hi = getattr(args, name)
         if not lo < hi:

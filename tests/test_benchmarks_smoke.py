@@ -52,7 +52,9 @@ def test_quick_issue10_workloads(tmp_path: Path, capsys, monkeypatch) -> None:
     da = records["da_compare"]
     assert da["torch"] == "not installed"
     impls = {r["impl"] for r in da["results"]}
-    assert {"numpy", "jax_loop", "jax_vmap", "jax_blocked", "ascentjax"} <= impls
+    assert {"numpy", "jax_loop", "jax_vmap", "jax_blocked", "ascentjax", "default"} <= impls
+    assert "default_shared" in {r["impl"] for r in da["shared_data_results"]}
+    assert da["targets"]["default_met"] is None  # judged only at full size
     assert "torch" not in impls
     assert {r["impl"] for r in da["shared_data_results"]} >= {"numpy_gemm", "jax_gemm"}
     assert max(da["agreement_rel_err"].values()) <= da["agreement_rtol"]
@@ -77,3 +79,25 @@ def test_quick_issue10_workloads(tmp_path: Path, capsys, monkeypatch) -> None:
     assert records["rho_alpha"]["recompiles_on_new_rho"] == 0
     printed = capsys.readouterr().out
     assert "x numpy" in printed and "recompiles on a new rho grid: 0" in printed
+
+
+def test_accelerator_section_skips_without_one_and_runs_where_told(tmp_path: Path, capsys) -> None:
+    import jax
+
+    from benchmarks import accelerator
+
+    if not any(d.platform == "gpu" for d in jax.devices()):
+        out = tmp_path / "gpu.json"
+        assert main(["--quick", "--platform", "gpu", "--json", str(out)]) == 0
+        record = json.loads(out.read_text())["accelerator"]
+        assert "no GPU visible to JAX" in record["skipped"]
+        assert "skipped: no GPU visible to JAX" in capsys.readouterr().out
+    # the section's code path, on the CPU with tiny sizes: checked against NumPy, and the
+    # memory per seed is the slope of XLA's accounting between the two sizes
+    small = dict(S_list=[32, 64], n=16, d=4, T=20)
+    rec = accelerator.run(quick=True, repeats=1, platform="cpu", allow_cpu=True, **small)
+    assert rec["rel_err_vs_numpy"] <= rec["rtol"]
+    a, b = rec["rows"]
+    assert rec["bytes_per_seed"] == (b["xla_bytes"] - a["xla_bytes"]) / 32
+    # at least the per-seed inputs: x (16 x 4) + y + weight (16 each) float32, forget bool
+    assert rec["bytes_per_seed"] >= 4 * 16 * 4 + 2 * 4 * 16 + 16

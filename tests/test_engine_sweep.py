@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import types
 from pathlib import Path
 
 import jax
@@ -44,9 +45,9 @@ def test_sweep_equals_vmap(key) -> None:
 
 @pytest.mark.parametrize("chunk_size", [1, 3, 7, 16])
 def test_chunked_equals_unchunked(chunk_size, key) -> None:
-    keys, alphas = _inputs(7, key)  # 7 is not a multiple of 3: last chunk padded
+    keys, alphas = _inputs(7, key)  # 7 is not a multiple of 3: the last chunk overlaps
     out = aj.sweep(_seed_run, keys, alphas, chunk_size=chunk_size)
-    ref = aj.sweep(_seed_run, keys, alphas)
+    ref = aj.sweep(_seed_run, keys, alphas, chunk_size=None)
     # same per-seed arithmetic; only the batching differs (rounding-level agreement)
     jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-13), out, ref)
     assert out["w"].shape == (7, 2)
@@ -186,3 +187,116 @@ def test_multi_device_equals_single_device(key) -> None:
     np.testing.assert_array_equal(res["div"], ref["div"])
     np.testing.assert_allclose(res["grad"], np.arange(24.0).reshape(4, 3, 2).sum(axis=1))
     np.testing.assert_allclose(res["shared"], 3.0 * np.arange(5.0))  # replicated argument
+
+
+# ----------------------------------------------------------------------------- fast defaults
+def _loop_row(x):
+    # one row reads its 3000 float32 values (12,000 bytes) on every step of the loop
+    return jax.lax.fori_loop(0, 10, lambda i, c: c + jnp.sum(x) * c, jnp.float32(1.0))
+
+
+def test_auto_chunk_size_rule(monkeypatch) -> None:
+    cpu = jax.devices("cpu")[:1]
+    monkeypatch.setattr(aj._sweep, "_l2_bytes", lambda: 1 << 20)
+    rows = lambda S: jax.ShapeDtypeStruct((S, 3000), jnp.float32)  # noqa: E731
+    # a row keeps 12,000 bytes (plus a few loop scalars) live: 2^20 / 12,0xx = 86-87 rows,
+    # 64 as a power of two; 100 rows make two chunks of 50, rounded up to 56 (a multiple
+    # of 8 within 64); 1000 rows make 16 chunks of 62.5 -> 64; 60 rows fit in one chunk
+    assert aj.auto_chunk_size(_loop_row, rows(100), devices=cpu) == 56
+    assert aj.auto_chunk_size(_loop_row, rows(1000), devices=cpu) == 64
+    assert aj.auto_chunk_size(_loop_row, rows(60), devices=cpu) is None
+    # the data shared (in_axes None) costs nothing per row (a row is its scalar, a few
+    # bytes): 10,000 rows fit in one chunk, where 10,000 unshared rows need 157 chunks
+    shared = aj.auto_chunk_size(
+        lambda s, x: s * _loop_row(x),
+        jnp.ones(10_000),
+        jnp.ones(3000, jnp.float32),
+        in_axes=(0, None),
+        devices=cpu,
+    )
+    assert shared is None
+    # no loop: the largest operation counts; an outer product of 1000 float32 is 4 MB > L2
+    outer = lambda x: jnp.sum(jnp.outer(x, x))  # noqa: E731
+    assert aj.auto_chunk_size(outer, jnp.ones((10, 1000), jnp.float32), devices=cpu) == 1
+    # accelerators: 1/16 of the memory per chunk, no power-of-two rounding:
+    # 16 * 12,100 * 100 bytes allow 100 rows of 12,0xx bytes; 1000 rows -> 10 chunks of 100
+    gpu = types.SimpleNamespace(platform="gpu", memory_stats=lambda: {"bytes_limit": 19_360_000})
+    assert aj._sweep._auto_chunk(_loop_row, (rows(1000),), (0,), 1000, gpu) == 100
+    assert aj._sweep._auto_chunk(_loop_row, (rows(100),), (0,), 100, gpu) is None
+
+
+def test_auto_chunking_equals_unchunked(monkeypatch, key) -> None:
+    monkeypatch.setattr(aj._sweep, "_l2_bytes", lambda: 4096)  # a tiny cache forces chunks
+
+    def seed_run(k, a):  # a fresh function: not compiled earlier with another budget
+        return _seed_run(k, a)
+
+    keys, alphas = _inputs(13, key)
+    one = jax.devices()[:1]
+    chunk = aj.auto_chunk_size(seed_run, keys, alphas, devices=one)
+    assert chunk is not None and chunk < 13
+    out = aj.sweep(seed_run, keys, alphas, devices=one)
+    ref = aj.sweep(seed_run, keys, alphas, chunk_size=None, devices=one)
+    jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-13), out, ref)
+    with pytest.raises(ValueError, match="'auto'"):
+        aj.sweep(seed_run, keys, alphas, chunk_size="fast")
+
+
+def _cpu_flags() -> set[str]:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return set()
+    lines = [ln for ln in text.splitlines() if ln.startswith("flags")]
+    return set(lines[0].split(":", 1)[1].split()) if lines else set()
+
+
+def _double(x):
+    return 2.0 * x
+
+
+def test_default_vector_width_follows_the_cpu() -> None:
+    cpu = jax.devices("cpu")[:1]
+    wide = {"xla_cpu_prefer_vector_width": 512}
+    expected = wide if "avx512f" in _cpu_flags() else {}
+    # the default options are part of the cache key: same compiled function
+    assert aj.make_sweep(_double, devices=cpu) is aj.make_sweep(
+        _double, devices=cpu, compiler_options=expected
+    )
+    narrow = aj.make_sweep(
+        _double, devices=cpu, compiler_options={"xla_cpu_prefer_vector_width": 256}
+    )
+    assert (narrow is aj.make_sweep(_double, devices=cpu)) == (expected == {})
+    np.testing.assert_allclose(narrow(jnp.arange(3.0)), [0.0, 2.0, 4.0])
+
+
+def _da_seed(ds, w_orc):
+    rule = aj.simultaneous_da(0.1, lam=0.1, loss="logistic")
+    observe = lambda w: jnp.linalg.norm(w - w_orc)  # noqa: E731
+    traj = aj.run_rule(rule, jnp.zeros(8, jnp.float32), ds, steps=20, stride=10, observe=observe)
+    return traj.final, traj.observed
+
+
+def test_peak_memory_flat_in_S_at_fixed_chunk() -> None:
+    one = jax.devices()[:1]
+
+    def temp_bytes(S, chunk):
+        f32, n = jnp.float32, 128
+        ds = aj.Dataset(
+            x=jax.ShapeDtypeStruct((S, n, 8), f32),
+            y=jax.ShapeDtypeStruct((S, n), f32),
+            forget=jax.ShapeDtypeStruct((S, n), bool),
+            weight=jax.ShapeDtypeStruct((S, n), f32),
+        )
+        swept = aj.make_sweep(_da_seed, chunk_size=chunk, devices=one)
+        mem = swept.lower(ds, jax.ShapeDtypeStruct((S, 8), f32)).compile().memory_analysis()
+        return mem.temp_size_in_bytes
+
+    # XLA's own accounting of the compiled sweep (deterministic, unlike a process RSS):
+    # beyond the inputs and outputs, the temporaries are one chunk's, whatever S
+    # (64,000 is no multiple of 64: the last chunk overlaps, nothing is padded)
+    base = temp_bytes(4096, 64)
+    assert temp_bytes(65536, 64) <= 1.01 * base
+    assert temp_bytes(64000, 64) <= 1.01 * base
+    # without chunks the temporaries grow with S (16x the seeds here): the check can fail
+    assert temp_bytes(65536, None) > 8 * base
