@@ -1,6 +1,6 @@
 r"""KLoM (KL divergence of margins), forget sets, datamodels and unlearning on ensembles.
 
-Paper Sec. 3 and App. K (THEORY.md §6). KLoM is from Georgiev et al.,
+Paper Sec. 3 and App. K. KLoM is from Georgiev et al.,
 "Attribute-to-Delete" (arXiv 2410.23232): for each evaluation point :math:`x`, the
 margins :math:`\phi_i(x)` of N unlearned models and of N oracle models (retrained
 without the forget set) are two samples of a one-dimensional distribution; KLoM is
@@ -526,7 +526,7 @@ def unlearn_ensemble(
     * ``"ga"`` (gradient ascent): one pass over the forget set :math:`F` in minibatches,
       each step :math:`\theta \leftarrow \theta + \eta\, r\, \nabla \ell_F(\theta)`
       (:math:`r` = ``ascent_scale``, :math:`\ell` the mean cross-entropy);
-    * ``"gda"`` (gradient descent/ascent, THEORY.md §6): the same ascent pass on
+    * ``"gda"`` (gradient descent/ascent, paper App. K): the same ascent pass on
       :math:`F`, then ``descent_steps`` descent steps on random retain minibatches,
       :math:`\theta \leftarrow \theta - \eta\nabla\ell_R(\theta)`; ``ascent_scale``
       :math:`r` is the ascent/descent mix (ratio of the ascent to the descent step);

@@ -1,6 +1,6 @@
 """Margin losses: the exponential proxy (project default) and the logistic loss.
 
-Both are functions of the margin :math:`m = y\\, w^\\top x` (THEORY.md §1). The
+Both are functions of the margin :math:`m = y\\, w^\\top x` (paper Eq. 1). The
 exponential loss :math:`e^{-m}` is the paper's tractable proxy (after Soudry et
 al.); the logistic loss :math:`\\log(1 + e^{-m})` is offered everywhere so that
 every claim can be re-checked beyond the proxy.

@@ -1,6 +1,6 @@
 """Small flax classifiers trained as ensembles of N models at once, and their margins.
 
-The KLoM study (paper Sec. 3, App. K; THEORY.md §6) needs the *distribution* of a
+The KLoM study (paper Sec. 3, App. K) needs the *distribution* of a
 classifier's margin over many independently trained models. Everything here is
 vectorised over the model axis: the parameters of an ensemble are one pytree whose
 leaves carry a leading axis of length N, the per-model initialisation and data-order

@@ -1,10 +1,10 @@
 r"""Exact theory of one correlated coordinate (paper Sec. 5.1.1, Lemmas 2–5, Cor. 1).
 
-Under the paper's Assumptions 1–2 (THEORY.md §2) the coordinates decouple. On
+Under the paper's Assumptions 1–2 the coordinates decouple. On
 coordinate :math:`j` there are :math:`|R_j|` retain and :math:`|F_j| = \alpha|R_j|`
 forget samples, all with margin :math:`w = w_j`; everything else only sets the global
 counts :math:`|R|`, :math:`|F|`, :math:`|D| = |R| + |F|`. Per coordinate the three
-objectives of THEORY.md §1 are
+objectives of the paper's Eq. 1 are
 
 .. math::
 
@@ -79,7 +79,7 @@ class OneCoordinateSolution(NamedTuple):
       stationary point.
     * ``da_max``: the local maximum :math:`W_{-1}(z_{DA})` of :math:`L_{DA}`, present only
       in case 2; NaN otherwise (and always NaN for the logistic loss).
-    * ``case``: int32 branch case 1, 2 or 3 of THEORY.md §2 (see
+    * ``case``: int32 branch case 1, 2 or 3 (see
       :func:`one_coordinate_solution`); always 1 for the logistic loss.
     """
 
@@ -321,7 +321,7 @@ def one_coordinate_solution(
 ) -> OneCoordinateSolution:
     r"""Pretrained, oracle and DA stationary points of one coordinate (paper Lemmas 2–3).
 
-    Exponential proxy (closed form, THEORY.md §2):
+    Exponential proxy (closed form, :doc:`/theory/one_coordinate`):
 
     .. math::
 

@@ -1,4 +1,4 @@
-"""The nonconvex toy model of the paper's Sec. 5.2, Fig. 5 and App. B (THEORY.md §5).
+"""The nonconvex toy model of the paper's Sec. 5.2, Fig. 5 and App. B.
 
 Four inputs :math:`x \\in \\{-1, 1, 3, 4\\}` with labels :math:`(-1, +1, -1, +1)` and
 multiplicities :math:`(5, 4, 1, 4)` are embedded as :math:`\\phi(x) = (x, x^2)`; the model
@@ -226,7 +226,7 @@ def toy_output_map(output_map: OutputMap = "tanh") -> Callable[[Array], Array]:
     Choices:
 
     * ``"tanh"`` (default): :math:`s(z) = \\tanh z`, a sigmoid onto :math:`(-1, 1)`;
-      reproduces every qualitative claim of the paper (THEORY.md §5).
+      reproduces every qualitative claim of the paper (:doc:`/theory/toy_model`).
     * ``"tanh_half"``: :math:`s(z) = 2/(1 + e^{-z}) - 1 = \\tanh(z/2)`, the likely intended
       formula behind the printed one.
     * ``"paper_sigmoid"``: :math:`s(z) = 1/(1 + e^{-(1+z)/2})` exactly as printed; it maps
