@@ -302,8 +302,8 @@ def da_step_2d(
     Example:
         >>> import jax.numpy as jnp
         >>> import ascentjax as aj
-        >>> aj.da_step_2d(jnp.ones(2), 0.5, 0.05).shape
-        (2,)
+        >>> [round(float(v), 4) for v in aj.da_step_2d(jnp.ones(2), 0.5, 0.05)]
+        [0.9929, 0.9916]
     """
     check_choice("scheme", scheme, SCHEMES)
     check_positive("eta", eta)

@@ -57,10 +57,9 @@ def logistic_loss(margin: ArrayLike) -> jax.Array:
         :math:`\log(1 + e^{-m})` elementwise, in the dtype of ``margin``.
 
     Example:
-        >>> import math
         >>> import ascentjax as aj
-        >>> abs(float(aj.logistic_loss(0.0)) - math.log(2.0)) < 1e-6
-        True
+        >>> round(float(aj.logistic_loss(0.0)), 6)  # log 2
+        0.693147
     """
     return _softplus_neg(jnp.asarray(margin))
 
