@@ -6,7 +6,7 @@ represented exactly even when :math:`\alpha|S_i|` is not an integer, and let
 ``alpha`` be a traced value (so a generator can be ``vmap``-ped over it) while
 every array shape stays a static Python int.
 
-**Orthogonal filler.** THEORY.md §2–3: the samples outside the studied block
+**Orthogonal filler.** In the paper's Sec. 5.1 settings the samples outside the studied block
 only set the global counts :math:`|R|, |F|, |D|`. They are represented by two
 samples with :math:`x = 0` (one retain, one forget): their margin is always 0,
 their loss is constant and their gradient vanishes, so they change the
@@ -205,7 +205,7 @@ def one_coordinate_data(
     key: jax.Array | None = None,
     dtype: DTypeLike | None = None,
 ) -> Dataset:
-    r"""One correlated coordinate (paper Assumptions 1–2, THEORY.md §2), in one dimension.
+    r"""One correlated coordinate (paper Assumptions 1–2), in one dimension.
 
     Coordinate :math:`j` carries :math:`|R_j|` = ``n_block`` retain samples with
     :math:`y x = 1` and :math:`|F_j| = \alpha |R_j|` forget samples on the same
@@ -278,7 +278,7 @@ def cross_correlated_data(
     key: jax.Array | None = None,
     dtype: DTypeLike | None = None,
 ) -> Dataset:
-    r"""Cross-dimensional correlation block (paper Sec. 5.1.2, THEORY.md §3), in two dimensions.
+    r"""Cross-dimensional correlation block (paper Sec. 5.1.2), in two dimensions.
 
     Retain samples :math:`S_i` at :math:`x = (1, \rho)` (``block_size`` rows of
     weight 1) and forget samples :math:`S_j` at :math:`x = (\rho, 1)`

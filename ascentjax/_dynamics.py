@@ -1,6 +1,6 @@
 r"""Long-run behaviour of descent-ascent (DA) maps: fixed points, cycles, chaos, divergence.
 
-THEORY.md §2.1 (beyond the paper's App. D.3): *iterative* DA alternates a descent step on
+Beyond the paper's App. D.3: *iterative* DA alternates a descent step on
 the retain objective with an ascent step on the forget loss, the ridge term being descended
 in both half-steps. Per coordinate, with :math:`r = |R_j|/|R|` and :math:`f = |F_j|/|F|`,
 
@@ -12,7 +12,7 @@ in both half-steps. Per coordinate, with :math:`r = |R_j|/|R|` and :math:`f = |F
 To first order in :math:`\eta` this is gradient descent on :math:`L_{DA}` with ridge
 :math:`\lambda_{DA} = 2\lambda`; the :math:`\eta^2` term can stop the divergence of case 3
 and create *spurious* fixed points, cycles and chaotic orbits. This module iterates such
-maps (per coordinate, and on the two-coordinate block of THEORY.md §3) and classifies the
+maps (per coordinate, and on the two-coordinate block of the paper's Sec. 5.1.2) and classifies the
 long-run behaviour of every orbit, vmapped over parameter grids.
 
 Conventions (shared by every function here):
@@ -21,7 +21,7 @@ Conventions (shared by every function here):
   half-step). ``scheme="simultaneous"`` is gradient descent on :math:`L_{DA}` with
   :math:`\lambda_{DA} = 2\lambda` and ``scheme="flow"`` its :math:`\eta \to 0` limit, the
   gradient flow of the same objective, so all three share the first-order dynamics and the
-  exact branch boundaries of THEORY.md §2 (:func:`da_branch_boundaries`).
+  exact branch boundaries of the one-coordinate theory (:func:`da_branch_boundaries`).
 * ``"flow"`` is integrated with classical RK4 on the *time-rescaled* field
   :math:`\dot w = -\nabla L_{DA}(w)/s(w)`, :math:`s = \|\nabla L_{DA}\| + \text{(curvature
   bound)} + 2\lambda > 0`: a positive rescaling of time leaves every trajectory, and hence
@@ -175,7 +175,7 @@ def _step_1d(w, eta, r, f, lam, scheme):
 def da_step_1d(
     w: jax.Array, eta: Any, r: Any, f: Any, lam: Any, *, scheme: str = "iterative"
 ) -> jax.Array:
-    r"""One step of a per-coordinate DA map (THEORY.md §2.1).
+    r"""One step of a per-coordinate DA map (paper App. D.3 and beyond).
 
     .. math::
 
@@ -202,7 +202,7 @@ def da_step_1d(
         >>> w = 1.0
         >>> for _ in range(2000):
         ...     w = aj.da_step_1d(w, 1.0, 0.05, 0.1, 0.01)
-        >>> round(float(w), 2)  # spurious fixed point, THEORY.md §2.1
+        >>> round(float(w), 2)  # a spurious fixed point
         -2.48
     """
     check_choice("scheme", scheme, SCHEMES)
@@ -269,7 +269,7 @@ def da_step_2d(
     lam: Any = 0.01,
     scheme: str = "iterative",
 ) -> jax.Array:
-    r"""One step of a DA map on the cross-correlated block of THEORY.md §3.
+    r"""One step of a DA map on the cross-correlated block (paper Sec. 5.1.2).
 
     Retain samples at :math:`(1, \varepsilon)` (:math:`|S_i|` of them, weight
     :math:`a = |S_i|/|R|`), forget samples at :math:`(\varepsilon, 1)` (weight
@@ -302,8 +302,8 @@ def da_step_2d(
     Example:
         >>> import jax.numpy as jnp
         >>> import ascentjax as aj
-        >>> aj.da_step_2d(jnp.ones(2), 0.5, 0.05).shape
-        (2,)
+        >>> [round(float(v), 4) for v in aj.da_step_2d(jnp.ones(2), 0.5, 0.05)]
+        [0.9929, 0.9916]
     """
     check_choice("scheme", scheme, SCHEMES)
     check_positive("eta", eta)
@@ -446,7 +446,7 @@ def classify_orbit(
 
 
 def _in_basin_1d(w, r, f, lam_da):
-    """Gradient flow of 1-D L_DA started at w converges (closed form, THEORY.md §2)."""
+    """Gradient flow of 1-D L_DA started at w converges (one-coordinate closed form)."""
     z = (r - f) / lam_da
     case1 = z >= 0
     case2 = (z >= -jnp.exp(-1.0)) & ~case1
@@ -541,7 +541,7 @@ def classify_da_1d(
         f: forget fraction(s) :math:`|F_j|/|F| \ge 0`.
         lam: ridge(s) :math:`\lambda > 0` of each iterative half-step.
         scheme: one of :data:`SCHEMES`.
-        w0: initial weight(s) (THEORY.md §2.1 uses 1).
+        w0: initial weight(s) (the reference points of :doc:`/theory/iterative_da` use 1).
         n_transient: discarded steps.
         n_record: recorded steps (Lyapunov exponent, period test).
         max_period: largest period searched.
@@ -667,7 +667,7 @@ def classify_da_2d(
     chunk_size: int = 4096,
     dtype: Any = None,
 ) -> OrbitClass:
-    r"""Classify DA on the cross-correlated two-coordinate block (THEORY.md §3) over a grid.
+    r"""Classify DA on the cross-correlated two-coordinate block (paper Sec. 5.1.2) over a grid.
 
     ``eta``, ``alpha``, ``rho`` and ``lam`` broadcast; see :func:`da_step_2d` for the maps.
     A fixed point is ``"da"`` when ``n_flow`` unit RK4 steps of the time-rescaled gradient
@@ -789,7 +789,7 @@ def da_orbit_1d(
     Example:
         >>> import ascentjax as aj
         >>> orbit = aj.da_orbit_1d(1.0, 0.05, 0.3, 0.01, n_record=6)
-        >>> sorted(round(float(v), 2) for v in orbit[:3])  # period 3, THEORY.md §2.1
+        >>> sorted(round(float(v), 2) for v in orbit[:3])  # a period-3 orbit
         [-4.09, -2.98, -1.93]
     """
     check_choice("scheme", scheme, SCHEMES)
@@ -805,7 +805,7 @@ def da_orbit_1d(
 
 
 def da_branch_boundaries(r: Any, lam_da: Any) -> tuple[jax.Array, jax.Array]:
-    r"""The exact branch boundaries of THEORY.md §2 in the :math:`f/r` coordinate.
+    r"""The exact branch boundaries of the one-coordinate theory in the :math:`f/r` coordinate.
 
     Per coordinate, :math:`\nabla L_{DA} = (f - r)e^{-w} + \lambda_{DA} w = 0` means
     :math:`w e^{w} = z = (r - f)/\lambda_{DA}`. Case 1 (:math:`z \ge 0`, one stationary point)

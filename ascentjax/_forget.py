@@ -1,4 +1,4 @@
-r"""Random forget sets (paper Sec. 4, Lemma 1, THEORY.md §4).
+r"""Random forget sets (paper Sec. 4, Lemma 1).
 
 If the forget set :math:`F` is a uniformly random subset of a training set
 :math:`D` drawn i.i.d. from a distribution :math:`P`, then, conditional on the

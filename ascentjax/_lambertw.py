@@ -219,6 +219,8 @@ def lambertw(z: ArrayLike, branch: int = 0) -> Array:
         >>> import jax.numpy as jnp
         >>> from ascentjax import lambertw
         >>> w = lambertw(jnp.array([1.0, 10.0]))
+        >>> [round(float(v), 6) for v in w]  # the omega constant and W(10)
+        [0.567143, 1.745528]
         >>> bool(jnp.allclose(w * jnp.exp(w), jnp.array([1.0, 10.0]), rtol=1e-6))
         True
         >>> float(lambertw(-0.2, branch=-1))  # doctest: +ELLIPSIS

@@ -1,6 +1,6 @@
 """Margin losses: the exponential proxy (project default) and the logistic loss.
 
-Both are functions of the margin :math:`m = y\\, w^\\top x` (THEORY.md §1). The
+Both are functions of the margin :math:`m = y\\, w^\\top x` (paper Eq. 1). The
 exponential loss :math:`e^{-m}` is the paper's tractable proxy (after Soudry et
 al.); the logistic loss :math:`\\log(1 + e^{-m})` is offered everywhere so that
 every claim can be re-checked beyond the proxy.
@@ -57,10 +57,9 @@ def logistic_loss(margin: ArrayLike) -> jax.Array:
         :math:`\log(1 + e^{-m})` elementwise, in the dtype of ``margin``.
 
     Example:
-        >>> import math
         >>> import ascentjax as aj
-        >>> abs(float(aj.logistic_loss(0.0)) - math.log(2.0)) < 1e-6
-        True
+        >>> round(float(aj.logistic_loss(0.0)), 6)  # log 2
+        0.693147
     """
     return _softplus_neg(jnp.asarray(margin))
 

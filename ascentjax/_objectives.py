@@ -1,4 +1,4 @@
-r"""The paper's objectives (Eq. 1, THEORY.md §1) for a linear model on a weighted :class:`Dataset`.
+r"""The paper's objectives (Eq. 1) for a linear model on a weighted :class:`Dataset`.
 
 With margins :math:`m_i = y_i\, w^\top x_i`, sample weights :math:`v_i` and a margin
 loss :math:`\ell` (``"exp"`` by default, or ``"logistic"``):
@@ -182,7 +182,7 @@ def da_objective(w: ArrayLike, data: Dataset, lam: ArrayLike, loss: LossLike = "
 
     With the exponential loss :math:`L_{DA}` is unbounded below (its stationary
     points are local); with the logistic loss and :math:`\lambda > 0` it is
-    bounded below (THEORY.md §1).
+    bounded below (:doc:`/theory/conventions`).
 
     Args:
         w: weights, shape ``(d,)``.

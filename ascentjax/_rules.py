@@ -336,7 +336,7 @@ def simultaneous_da(
         - \nabla \tfrac{1}{|F|}\sum_F v_i\ell(m_i) + \lambda w\Big).
 
     With the exponential loss and a large forget fraction :math:`L_{DA}` has no
-    stationary point and the iterates diverge (THEORY.md §2, case 3);
+    stationary point and the iterates diverge (case 3 of :doc:`/theory/one_coordinate`);
     :func:`ascentjax.run_rule` flags that before overflow.
 
     Args:
@@ -403,7 +403,7 @@ def iterative_da(
     ascent_lr: ArrayLike | None = None,
     ascent_optimizer: optax.GradientTransformation | None = None,
 ) -> UnlearningRule:
-    r"""Iterative (alternating) descent-ascent (paper App. D.3, THEORY.md §2.1).
+    r"""Iterative (alternating) descent-ascent (paper App. D.3).
 
     One step is a descent step on the retain objective followed by an ascent
     step on the forget loss; the ridge term is descended in both:
@@ -417,7 +417,7 @@ def iterative_da(
 
     To first order in :math:`\eta` this is gradient descent on :math:`L_{DA}` with
     :math:`\lambda` replaced by :math:`2\lambda`; the :math:`\eta^2` term can create
-    spurious fixed points and periodic or chaotic orbits (THEORY.md §2.1).
+    spurious fixed points and periodic or chaotic orbits (:doc:`/theory/iterative_da`).
     A different ascent step size :math:`\eta_a` reweights the objective (paper
     App. B).
 

@@ -1,10 +1,10 @@
 r"""Exact theory of one correlated coordinate (paper Sec. 5.1.1, Lemmas 2–5, Cor. 1).
 
-Under the paper's Assumptions 1–2 (THEORY.md §2) the coordinates decouple. On
+Under the paper's Assumptions 1–2 the coordinates decouple. On
 coordinate :math:`j` there are :math:`|R_j|` retain and :math:`|F_j| = \alpha|R_j|`
 forget samples, all with margin :math:`w = w_j`; everything else only sets the global
 counts :math:`|R|`, :math:`|F|`, :math:`|D| = |R| + |F|`. Per coordinate the three
-objectives of THEORY.md §1 are
+objectives of the paper's Eq. 1 are
 
 .. math::
 
@@ -79,7 +79,7 @@ class OneCoordinateSolution(NamedTuple):
       stationary point.
     * ``da_max``: the local maximum :math:`W_{-1}(z_{DA})` of :math:`L_{DA}`, present only
       in case 2; NaN otherwise (and always NaN for the logistic loss).
-    * ``case``: int32 branch case 1, 2 or 3 of THEORY.md §2 (see
+    * ``case``: int32 branch case 1, 2 or 3 (see
       :func:`one_coordinate_solution`); always 1 for the logistic loss.
     """
 
@@ -297,7 +297,9 @@ def stationary_margin(z: ArrayLike, *, loss: str = "exp") -> jax.Array:
         >>> import math
         >>> import ascentjax as aj
         >>> w = float(aj.stationary_margin(5.0, loss="logistic"))
-        >>> abs(w * (1 + math.exp(w)) - 5.0) < 1e-5
+        >>> round(w, 6)
+        1.177505
+        >>> abs(w * (1 + math.exp(w)) - 5.0) < 1e-5  # the root of w (1 + e^w) = z
         True
     """
     check_choice("loss", loss, _LOSSES)
@@ -321,7 +323,7 @@ def one_coordinate_solution(
 ) -> OneCoordinateSolution:
     r"""Pretrained, oracle and DA stationary points of one coordinate (paper Lemmas 2–3).
 
-    Exponential proxy (closed form, THEORY.md §2):
+    Exponential proxy (closed form, :doc:`/theory/one_coordinate`):
 
     .. math::
 

@@ -466,8 +466,8 @@ def da_reduced_residual(
 
     Example:
         >>> import ascentjax as aj
-        >>> bool(aj.da_reduced_residual(10.0, 0.8, 0.05, 0.01) > 0)
-        True
+        >>> round(float(aj.da_reduced_residual(10.0, 0.8, 0.05, 0.01)), 2)
+        8.35
     """
     _check(rho, alpha, lam, block_size, n_retain, n_forget, loss)
     rho, _, _, bR, cF = _coefficients(rho, alpha, lam, block_size, n_retain, n_forget)
@@ -843,8 +843,8 @@ def lemma10_thresholds(
     Example:
         >>> import ascentjax as aj
         >>> ax, ay = aj.lemma10_thresholds(0.8, 0.01)
-        >>> 0.095 < float(min(ax, ay)) < 0.1
-        True
+        >>> [round(float(v), 4) for v in (ax, ay)]
+        [0.1102, 0.0969]
     """
     _check(rho, 0.0, lam, block_size, n_retain, n_forget, loss)
     return _lemma10_core(rho, lam, block_size, n_retain, n_forget, loss)
@@ -888,6 +888,8 @@ def lemma10_sufficient_threshold(
     Example:
         >>> import ascentjax as aj
         >>> t = aj.lemma10_sufficient_threshold(0.8, 0.01)
+        >>> round(float(t), 4)
+        0.0251
         >>> bool(t <= min(aj.lemma10_thresholds(0.8, 0.01)))
         True
     """
@@ -922,8 +924,8 @@ def da_existence_threshold(
 
     Example:
         >>> import ascentjax as aj
-        >>> 0.075 < float(aj.da_existence_threshold(0.8, 0.01)) < 0.08
-        True
+        >>> round(float(aj.da_existence_threshold(0.8, 0.01)), 4)
+        0.0798
     """
     _check(rho, 0.0, lam, block_size, n_retain, n_forget, "exp")
     if alpha_max is None:

@@ -90,9 +90,9 @@ def run_rule(
     *rejected* when any floating leaf of the new params is non-finite or has
     :math:`|\theta| >` ``bound``; from the first rejected step on, params and state
     stay frozen at the last accepted iterate and ``diverged`` is set. The default
-    ``bound = 1e6`` flags the exponential-loss divergence of descent-ascent
-    (THEORY.md §2, case 3) well before ``exp`` overflows: with step sizes of order
-    one, a margin that falls to about :math:`-\ln 10^6 \approx -14` is thrown past
+    ``bound = 1e6`` flags the exponential-loss divergence of descent-ascent (case 3
+    of :doc:`/theory/one_coordinate`) well before ``exp`` overflows: with step sizes of
+    order one, a margin that falls to about :math:`-\ln 10^6 \approx -14` is thrown past
     the bound by the next step, and a step that would overflow is rejected anyway.
 
     Pure and traceable: call it inside ``jit``, ``vmap`` or :func:`ascentjax.sweep`

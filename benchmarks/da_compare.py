@@ -1,4 +1,4 @@
-"""Workload ``da_compare``: the reference DA sweep of issue 10, every implementation, one run.
+"""Workload ``da_compare``: the reference DA sweep, every implementation, one run.
 
 Simultaneous DA on logistic regression with ridge :math:`\\lambda`, float32:
 ``S`` seeds each with its own noisy data set (``n`` samples, ``d`` features, the
@@ -57,7 +57,7 @@ with ``W`` of shape ``(d, S)`` (``numpy_gemm``, ``jax_gemm``), against the per-s
 (``sweep(run_rule)`` with the dataset passed unbatched, ``in_axes=None``: ``vmap``
 of the prepared step *is* the pair of GEMMs).
 
-Targets (issue 10, from the baselines in ``shared/notes/PERFORMANCE.md``): per-seed
+Targets (from the measured NumPy baseline of the reference sweep): per-seed
 data at most 0.17 s (30x the 5.2 s NumPy figure there), shared data at most 0.1 s,
 and at least 50% of the roofline bound; the ``default`` row within 1.3x of the best
 library row and at least 8x batched NumPy in the same run. The summary states which
@@ -89,7 +89,7 @@ FULL |= dict(gemm_block=256, lib_blocks=[64, 128], shared_blocks=[None, 1024])
 QUICK = dict(S=64, n=32, d=4, T=20, stride=10, lr=0.1, lam=0.1, blocks=[16], gemm_block=16)
 QUICK |= dict(lib_blocks=[16], shared_blocks=[None])
 
-# targets of issue 10 (seconds), derived from the 5.2 s NumPy baseline of PERFORMANCE.md
+# targets (seconds), derived from the 5.2 s NumPy baseline of the reference sweep
 TARGET_PER_SEED_S = 0.17
 TARGET_SHARED_S = 0.1
 TARGET_FRACTION = 0.5

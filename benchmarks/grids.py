@@ -1,4 +1,4 @@
-"""Workloads ``rho_alpha``, ``toy_basin`` and ``atlas``: the grid studies of issue 10.
+"""Workloads ``rho_alpha``, ``toy_basin`` and ``atlas``: the grid studies.
 
 * ``rho_alpha``: exact 2-D stationary points (pretrained, oracle, DA with its
   existence flag) of the block model, :func:`ascentjax.solve_block` vmapped over a

@@ -78,8 +78,8 @@ html_theme_options = {"show_toc_level": 2}
 # ----------------------------------------------------------------------------- API reference
 _GROUP_TITLES = {
     "_lambertw": "Lambert W",
-    "_theory1d": "One-coordinate theory (THEORY.md §2)",
-    "_theory2d": "Cross-dimensional correlation (THEORY.md §3)",
+    "_theory1d": "One-coordinate theory (paper Sec. 5.1.1)",
+    "_theory2d": "Cross-dimensional correlation (paper Sec. 5.1.2)",
     "_losses": "Losses",
     "_data": "Data generators",
     "_objectives": "Objectives",
@@ -87,8 +87,8 @@ _GROUP_TITLES = {
     "_trajectory": "Trajectories",
     "_sweep": "Sweeps, chunking and sharding",
     "_dynamics": "Iterative descent-ascent dynamics",
-    "_toy": "Nonconvex toy model (THEORY.md §5)",
-    "_forget": "Random forget sets (THEORY.md §4)",
+    "_toy": "Nonconvex toy model (paper Sec. 5.2)",
+    "_forget": "Random forget sets (paper Sec. 4)",
     "_nets": "Neural-network ensembles",
     "_klom": "KLoM",
 }

@@ -1,13 +1,16 @@
-"""Executable proofs of THEORY.md: one module per section.
+"""Executable proofs of the theory of "Ascent Fails to Forget": one module per section.
 
 Each module derives its results symbolically with sympy and checks them
 numerically, both against the ascentjax JAX library (``lambdify`` of the
 derived expression on a random float64 grid) and against simulation
 (gradient-descent endpoints, iterated maps, Monte-Carlo frequencies, root
-finders). Every module exposes ``check(fast: bool = True) -> CheckResult``.
+finders). Statements printed in the paper that the verified computation
+contradicts are reported as discrepancies, apart from the failures. Every module
+exposes ``check(fast: bool = True) -> CheckResult``.
 
 Run all of them with ``python -m proofs`` (``--fast`` for the small grids,
-``--only NAME`` for one module, ``--json PATH`` to save the report).
+``--only NAME`` for one module, ``--json PATH`` to save the report). The docs page
+*Executable proofs* (``docs/theory/proofs.md``) explains the report.
 """
 
 from __future__ import annotations
@@ -19,14 +22,14 @@ from ._report import CheckResult, Claim
 
 __all__ = ["MODULES", "CheckResult", "Claim", "run_check", "run_checks"]
 
-#: The registry: module name -> THEORY.md section it proves.
+#: The registry: module name -> what it proves (with the paper's section).
 MODULES: dict[str, str] = {
-    "objectives": "§1 objectives and gradients",
-    "one_coordinate": "§2 one correlated coordinate (Lemmas 2-5, Cor. 1)",
-    "iterative_da": "§2.1 iterative descent-ascent",
-    "cross_correlation": "§3 cross-dimensional correlation (Lemmas 6-10)",
-    "random_forget": "§4 random forget sets (Lemma 1)",
-    "toy_model": "§5 nonconvex toy (App. B)",
+    "objectives": "objectives and gradients (paper Eq. 1)",
+    "one_coordinate": "one correlated coordinate (Sec. 5.1.1, Lemmas 2-5, Cor. 1)",
+    "iterative_da": "iterative descent-ascent (App. D.3)",
+    "cross_correlation": "cross-dimensional correlation (Sec. 5.1.2, Lemmas 6-10)",
+    "random_forget": "random forget sets (Sec. 4, Lemma 1)",
+    "toy_model": "nonconvex toy (Sec. 5.2, App. B)",
 }
 
 

@@ -1,6 +1,6 @@
 """Result types and helpers shared by the proof modules.
 
-A *claim* is one statement of THEORY.md checked in one way:
+A *claim* is one statement of the theory checked in one way:
 
 * ``symbolic``: an identity that sympy simplifies to zero, or a set it solves
   for that equals the stated one (residual 0 means exact);
@@ -12,15 +12,22 @@ A *claim* is one statement of THEORY.md checked in one way:
 * ``grid``: a bound that is only proved on paper, checked on a dense grid
   (residual = the worst violation; the detail says it is a grid check).
 
-A claim has a status: ``pass``, ``fail`` (the claim is false on the grid; the
-``counterexample`` field holds the witness) or ``skip`` (a library module was
-not available; never shown as a pass).
+A claim has one of three statuses:
+
+* ``pass``: the statement holds;
+* ``fail``: a statement of the toolkit's own (a derivation, an identity, a
+  library-vs-reference comparison, a simulated check of a proved statement) is false
+  on the grid, or the check crashed; the ``counterexample`` field holds the witness.
+  A failure makes ``python -m proofs`` exit 1;
+* ``discrepancy``: a statement *as printed in the paper* that the toolkit's verified
+  computation contradicts. It carries the printed value, the computed value and the
+  true statement (which is itself checked by a pass/fail claim) and does not change
+  the exit status.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import math
 import time
 from collections.abc import Callable, Iterable
@@ -30,17 +37,23 @@ import numpy as np
 import sympy as sp
 
 __all__ = [
-    "Claim",
+    "DISCREPANCY",
+    "FAIL",
+    "PASS",
+    "STATUSES",
     "CheckResult",
-    "Unavailable",
+    "Claim",
     "Recorder",
+    "discrepancies_markdown",
     "enable_x64",
-    "library",
+    "summary",
     "sym_zero",
+    "to_html",
 ]
 
-PASS, FAIL, SKIP = "pass", "fail", "skip"
-SYMBOL = {PASS: "✓", FAIL: "✗", SKIP: "–"}
+PASS, FAIL, DISCREPANCY = "pass", "fail", "discrepancy"
+STATUSES = (PASS, FAIL, DISCREPANCY)
+SYMBOL = {PASS: "✓", FAIL: "✗", DISCREPANCY: "≠"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,16 +62,18 @@ class Claim:
 
     Attributes:
         name: short unique identifier (``section.what.kind``).
-        section: THEORY.md section (e.g. ``"§2"``, ``"Lemma 3"``).
-        kind: ``symbolic``, ``library``, ``simulation`` or ``grid``.
-        status: ``pass``, ``fail`` or ``skip``.
-        residual: the worst residual / error / violation (0 for an exact identity;
-            NaN when skipped).
+        section: the section of the theory (e.g. ``"Sec. 5.1.1"``, ``"Lemma 3"``, ``"App. B"``).
+        kind: ``symbolic``, ``library``, ``simulation``, ``grid`` or ``paper``.
+        status: ``pass``, ``fail`` or ``discrepancy`` (only for kind ``paper``).
+        residual: the worst residual / error / violation (0 for an exact identity).
         grid_size: number of points checked (1 for a symbolic identity).
         tolerance: the tolerance the residual was compared with.
         detail: one line saying what was compared and why the tolerance.
         latex: LaTeX of the derived expression (for the docs), or ``""``.
         counterexample: for a failed claim, the point where it fails.
+        printed: for a paper statement, what the paper prints.
+        computed: for a paper statement, what the toolkit computes.
+        truth: for a paper statement, the true statement (checked by its own claim).
     """
 
     name: str
@@ -71,6 +86,15 @@ class Claim:
     detail: str
     latex: str = ""
     counterexample: str = ""
+    printed: str = ""
+    computed: str = ""
+    truth: str = ""
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
+        if self.status == DISCREPANCY and not (self.printed and self.computed and self.truth):
+            raise ValueError(f"discrepancy {self.name!r} needs printed, computed and truth")
 
     @property
     def passed(self) -> bool:
@@ -87,6 +111,15 @@ class Claim:
         if self.counterexample:
             out += f"\n      counterexample: {self.counterexample}"
         return out
+
+    def discrepancy_text(self) -> str:
+        """The three lines of a paper discrepancy: printed, computed, true statement."""
+        return (
+            f"≠ {self.name} ({self.section})\n"
+            f"      paper prints: {self.printed}\n"
+            f"      computed:     {self.computed}\n"
+            f"      true:         {self.truth}"
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready dict (NaN becomes ``None``, infinities the strings ``"inf"``)."""
@@ -114,8 +147,8 @@ class CheckResult:
         return tuple(c for c in self.claims if c.status == FAIL)
 
     @property
-    def skipped(self) -> tuple[Claim, ...]:
-        return tuple(c for c in self.claims if c.status == SKIP)
+    def discrepancies(self) -> tuple[Claim, ...]:
+        return tuple(c for c in self.claims if c.status == DISCREPANCY)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -125,27 +158,11 @@ class CheckResult:
         }
 
 
-class Unavailable(RuntimeError):
-    """A library module or name the check needs is not (yet) available."""
-
-
 def enable_x64() -> None:
     """Proof checks compare in float64 (the library follows the input dtype)."""
     import jax
 
     jax.config.update("jax_enable_x64", True)
-
-
-def library(module: str, *names: str) -> tuple[Any, ...]:
-    """Fetch ``names`` from ``ascentjax.<module>``, or raise :class:`Unavailable`."""
-    try:
-        mod = importlib.import_module(f"ascentjax.{module}")
-    except Exception as exc:  # pragma: no cover - import errors of a half-built module
-        raise Unavailable(f"ascentjax.{module} failed to import ({exc!r})") from exc
-    missing = [n for n in names if not hasattr(mod, n)]
-    if missing:
-        raise Unavailable(f"ascentjax.{module} not available (missing {', '.join(missing)})")
-    return tuple(getattr(mod, n) for n in names)
 
 
 def sym_zero(expr: sp.Expr) -> tuple[bool, sp.Expr]:
@@ -312,18 +329,46 @@ class Recorder:
             )
         )
 
-    def skip(self, name: str, section: str, kind: str, reason: str) -> Claim:
-        """A comparison that could not run (shown as '–', never as a pass)."""
+    def paper(
+        self,
+        name: str,
+        section: str,
+        holds: bool,
+        *,
+        printed: str,
+        computed: str,
+        truth: str,
+        detail: str,
+        residual: float = 0.0,
+        grid_size: int = 1,
+    ) -> Claim:
+        """A statement as printed in the paper: ``pass`` if the verified computation agrees,
+        ``discrepancy`` (never ``fail``) if it contradicts it.
+
+        ``truth`` states what holds instead; it must be checked by a pass/fail claim of its
+        own, so that a discrepancy never hides a wrong computation.
+        """
+        ok = bool(holds)
         return self.add(
-            Claim(name, section, kind, SKIP, float("nan"), 0, float("nan"), f"skipped: {reason}")
+            Claim(
+                name,
+                section,
+                "paper",
+                PASS if ok else DISCREPANCY,
+                float(residual),
+                int(grid_size),
+                0.0,
+                detail,
+                printed=printed,
+                computed=computed,
+                truth=truth,
+            )
         )
 
     def guarded(self, name: str, section: str, kind: str, fn: Callable[[], None]) -> None:
-        """Run ``fn`` (which adds claims); a missing library module becomes a skip."""
+        """Run ``fn`` (which adds claims); an exception becomes a failed claim ``name``."""
         try:
             fn()
-        except Unavailable as exc:
-            self.skip(name, section, kind, str(exc))
         except Exception as exc:  # a library function that crashes is a failed comparison
             self.add(
                 Claim(
@@ -350,7 +395,8 @@ class Recorder:
 
 def to_html(results: Iterable[CheckResult]) -> str:
     """An HTML table of every claim (for the docs): module, claim, section, kind, status,
-    residual, grid size; failed claims carry their counterexample."""
+    residual, grid size; failed claims carry their counterexample, discrepancies the
+    printed and the computed value."""
     import html
 
     rows = [
@@ -364,6 +410,11 @@ def to_html(results: Iterable[CheckResult]) -> str:
             what = html.escape(c.detail)
             if c.counterexample:
                 what += f"<br/><b>counterexample:</b> {html.escape(c.counterexample)}"
+            if c.status == DISCREPANCY:
+                what += (
+                    f"<br/><b>paper prints:</b> {html.escape(c.printed)}"
+                    f"<br/><b>computed:</b> {html.escape(c.computed)}"
+                )
             rows.append(
                 f"<tr><td>{res.module}</td><td><code>{html.escape(c.name)}</code></td>"
                 f"<td>{html.escape(c.section)}</td><td>{c.kind}</td>"
@@ -372,3 +423,23 @@ def to_html(results: Iterable[CheckResult]) -> str:
             )
     rows.append("</tbody></table>")
     return "\n".join(rows)
+
+
+def discrepancies_markdown(results: Iterable[CheckResult]) -> str:
+    """A Markdown list of the paper discrepancies (printed, computed, true statement)."""
+    items = []
+    for res in results:
+        for c in res.discrepancies:
+            items.append(
+                f"- **{res.module} / `{c.name}`** ({c.section})\n"
+                f"  - *paper prints:* {c.printed}\n"
+                f"  - *computed:* {c.computed}\n"
+                f"  - *true statement:* {c.truth}"
+            )
+    return "\n".join(items) if items else "No statement of the paper is contradicted."
+
+
+def summary(results: Iterable[CheckResult]) -> dict[str, int]:
+    """Counts of each status over all claims."""
+    claims = [c for r in results for c in r.claims]
+    return {s: sum(c.status == s for c in claims) for s in STATUSES}

@@ -1,4 +1,4 @@
-"""THEORY.md §1: the objectives (paper Eq. 1) and their gradients, for both losses.
+"""The objectives (paper Eq. 1) and their gradients, for both losses.
 
 Derived with sympy on a symbolic data set (``n = 5`` samples in ``d = 2``, three retain
 and two forget, symbolic features, labels and multiplicities ``v_i``):
@@ -16,15 +16,19 @@ the endpoints of the library's gradient-descent rules, where the derived gradien
 
 from __future__ import annotations
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import sympy as sp
 
-from ._report import CheckResult, Recorder, enable_x64, library
+import ascentjax as aj
+
+from ._report import CheckResult, Recorder, enable_x64
 from ._sym import rng
 
 __all__ = ["check", "derivation"]
 
-SEC = "§1"
+SEC = "Eq. 1"
 N_SAMPLES, DIM = 5, 2
 FORGET = (False, False, False, True, True)
 lam = sp.Symbol("lambda", positive=True)
@@ -84,7 +88,7 @@ def derivation(loss: str = "exp", key: str = "DA") -> list[sp.Expr]:
 
 
 def check(fast: bool = True) -> CheckResult:
-    """Run every §1 claim."""
+    """Run every claim about the objectives."""
     enable_x64()
     rec = Recorder("objectives")
     for loss in LOSSES:
@@ -139,19 +143,11 @@ def _random_data(g):
 
 
 def _library(rec, fast):
-    import jax
-    import jax.numpy as jnp
-
-    Dataset, pretrain_objective, retain_objective, da_objective = library(
-        "_data", "Dataset"
-    ) + library("_objectives", "pretrain_objective", "retain_objective", "da_objective")
-    retrain, pretrain, simultaneous_da = library("_rules", "retrain", "pretrain", "simultaneous_da")
-    (run_rule,) = library("_trajectory", "run_rule")
-    lib = {"D": pretrain_objective, "R": retain_objective, "DA": da_objective}
+    lib = {"D": aj.pretrain_objective, "R": aj.retain_objective, "DA": aj.da_objective}
     g = rng(2)
     n_w = 64 if fast else 2048
     x, y, v = _random_data(g)
-    data = Dataset(
+    data = aj.Dataset(
         x=jnp.asarray(x), y=jnp.asarray(y), forget=jnp.asarray(FORGET), weight=jnp.asarray(v)
     )
     ws = g.normal(scale=1.5, size=(n_w, DIM))
@@ -185,12 +181,12 @@ def _library(rec, fast):
                 f"{n_w} random w (rtol 1e-12: float64 sums of 5 terms)",
             )
     # gradient descent endpoints: the derived gradient vanishes there
-    rules = {"D": pretrain, "R": retrain, "DA": simultaneous_da}
+    rules = {"D": aj.pretrain, "R": aj.retrain, "DA": aj.simultaneous_da}
     steps = 3000 if fast else 20000
     for key, rule_fn in rules.items():
         loss = "logistic"  # bounded below for every objective (exp L_DA may diverge)
         f_grad = sp.lambdify(subs_args, closed_form_gradient(loss, key), "numpy")
-        traj = run_rule(rule_fn(0.5, lam=lamv, loss=loss), jnp.zeros(DIM), data, steps=steps)
+        traj = aj.run_rule(rule_fn(0.5, lam=lamv, loss=loss), jnp.zeros(DIM), data, steps=steps)
         wend = np.asarray(traj.final)
         gn = float(np.linalg.norm(f_grad(*wend, *flat)))
         rec.numeric(

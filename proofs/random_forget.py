@@ -1,4 +1,4 @@
-"""THEORY.md §4: random forget sets (paper Sec. 4, Lemma 1).
+"""Random forget sets (paper Sec. 4, Lemma 1).
 
 When ``F`` is a uniformly random subset of ``D``, the oracle (trained on ``R`` only) sees
 the forget points as fresh draws from the data distribution, exactly like the test points.
@@ -14,10 +14,14 @@ actually trained on a random retain set.
 
 from __future__ import annotations
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import sympy as sp
 
-from ._report import CheckResult, Recorder, enable_x64, fmt_point, library
+import ascentjax as aj
+
+from ._report import CheckResult, Recorder, enable_x64, fmt_point
 from ._sym import rng
 
 __all__ = ["check", "derivation"]
@@ -39,7 +43,7 @@ STATED = 2 * sp.exp(-2 * t**2 / (1 / nF + 1 / nT))
 
 
 def check(fast: bool = True) -> CheckResult:
-    """Run every §4 claim."""
+    """Run every Lemma 1 claim."""
     enable_x64()
     rec = Recorder("random_forget")
     bound = derivation()
@@ -149,11 +153,8 @@ def _trained_oracle(rec, g, reps):
 
 
 def _library(rec, f_bound, g, fast):
-    """``ascentjax._forget``: the bound, its inverse, and an end-to-end Monte Carlo."""
-    import jax
-    import jax.numpy as jnp
-
-    lemma1_bound, lemma1_threshold = library("_forget", "lemma1_bound", "lemma1_threshold")
+    """The library's bound, its inverse, and an end-to-end Monte Carlo."""
+    lemma1_bound, lemma1_threshold = aj.lemma1_bound, aj.lemma1_threshold
     n = 500
     tv = g.uniform(0, 0.5, n)
     nf = np.round(10 ** g.uniform(0.5, 3, n))
@@ -176,9 +177,8 @@ def _library(rec, f_bound, g, fast):
         rtol=1e-13,
         detail="lemma1_threshold vs the sympy-solved inverse t(delta)",
     )
-    gaussian_mixture_data, sample_forget_mask, train_oracle, accuracy = library(
-        "_forget", "gaussian_mixture_data", "sample_forget_mask", "train_oracle", "accuracy"
-    )
+    gaussian_mixture_data, sample_forget_mask = aj.gaussian_mixture_data, aj.sample_forget_mask
+    train_oracle, accuracy = aj.train_oracle, aj.accuracy
     n_d, n_f, n_t, dim = 200, 20, 200, 3
     reps = 128 if fast else 2000
 

@@ -1,4 +1,4 @@
-"""THEORY.md §5: the nonconvex toy (paper Sec. 5.2, Fig. 5, App. B).
+"""The nonconvex toy (paper Sec. 5.2, Fig. 5, App. B).
 
 Inputs ``x in {-1, 1, 3, 4}`` embedded as ``(x, x^2)``, labels ``(-1, +1, -1, +1)``,
 multiplicities ``(5, 4, 1, 4)``, model ``h(x) = tanh(a x + b x^2)`` and the unnormalised
@@ -7,26 +7,34 @@ weighted loss ``L_w(theta) = sum_i w_i (h(x_i) - y_i)^2 + lambda |theta|^2`` (``
 Derived with sympy: the gradient of ``L_w``; App. B's reweighting (a step ``eta_d`` of
 descent on ``L_R`` plus ``eta_a`` of ascent on ``L_F`` is a descent step on
 ``L_R - (eta_a/eta_d) L_F``) and the resulting weight of the forgotten point,
-``(m - k) - r k``, solved for the forget count ``k``.
+``(m - k) - r k``, solved for the forget count ``k``; the fold of the good basin (gradient
+and Hessian determinant of ``L_w`` vanish together) as a function of the weight at ``x = 4``.
 
-Numerically: the lambdified loss and gradient against ``ascentjax._toy``; the minima of
-THEORY.md's landscape (multi-start BFGS, SciPy) and the GDA-then-fine-tune failure by
-gradient descent; App. B's example (ratio 2, forget one copy) and the claim that every
-ratio has a forget count that recreates the failure, on a grid of ratios.
+Numerically: the lambdified loss and gradient against ``ascentjax.toy_loss``; the minima of
+the landscape (multi-start BFGS, SciPy) and the GDA-then-fine-tune failure by gradient
+descent; App. B's region: GDA from the pretrained model ends in the inferior basin exactly
+when the GDA weight at ``x = 4`` is below the fold weight ``w*``, on a grid of step-size
+ratios ``r`` and forget counts ``k``. App. B's printed example (ratio 2, forget one copy)
+and its claim that every ratio has a forget count are paper statements: the computation
+contradicts both, and they are reported as discrepancies next to the true region.
 """
 
 from __future__ import annotations
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import sympy as sp
 from scipy import optimize
 
-from ._report import CheckResult, Recorder, enable_x64, fmt_point, library
+import ascentjax as aj
+
+from ._report import CheckResult, Recorder, enable_x64, fmt_point
 from ._sym import rng
 
-__all__ = ["check", "derivation", "minima"]
+__all__ = ["check", "derivation", "fold_weight", "minima"]
 
-SEC = "§5"
+SEC = "Sec. 5.2"
 INPUTS = np.array([-1.0, 1.0, 3.0, 4.0])
 LABELS = np.array([-1.0, 1.0, -1.0, 1.0])
 MULT = np.array([5.0, 4.0, 1.0, 4.0])
@@ -114,17 +122,17 @@ def _bad_basin(t):
     return bool(c[2] and not c[3])
 
 
-STATED = {  # THEORY.md §5 (theta to 2 decimals, losses as printed)
-    "pretrained": ((1.35, -0.25), 4.22),
-    "pretrained_local": ((1.82, -0.74), 16.6),
-    "retrain": ((1.29, -0.25), 4.18),
-    "retrain_local": ((1.82, -0.74), 8.58),
-    "gda": ((1.83, -0.75), None),
+STATED = {  # the quoted landscape: (theta, its rounding unit, loss, its rounding unit)
+    "pretrained": ((1.35, -0.25), 0.01, 4.22, 0.01),
+    "pretrained_local": ((1.813, -0.739), 0.001, 16.58, 0.01),
+    "retrain": ((1.29, -0.25), 0.01, 4.18, 0.01),
+    "retrain_local": ((1.82, -0.74), 0.01, 8.58, 0.01),
+    "gda": ((1.83, -0.75), 0.01, None, None),
 }
 
 
 def check(fast: bool = True) -> CheckResult:
-    """Run every §5 claim."""
+    """Run every claim about the toy model."""
     enable_x64()
     rec = Recorder("toy_model")
     rec.symbolic(
@@ -177,8 +185,8 @@ def check(fast: bool = True) -> CheckResult:
         f"ratio r = 3; with r = 2 the weight is 1 (k = {k_ratio2} would be needed)",
         latex=r"(4 - 1) - 3\cdot 1 = 0,\qquad (4 - 1) - 2\cdot 1 = 1",
     )
-    _numerics(rec, fast)
-    rec.guarded("library.toy", SEC, "library", lambda: _library(rec, fast))
+    th_pre, w_star = _numerics(rec, fast)
+    rec.guarded("library.toy", SEC, "library", lambda: _library(rec, fast, th_pre, w_star))
     return rec.result()
 
 
@@ -199,13 +207,14 @@ def _numerics(rec, fast):
         "retrain_local": found["retrain"][1] if len(found["retrain"]) > 1 else None,
         "gda": found["gda"][0],
     }
-    for key, (theta, loss) in STATED.items():
+    for key, (theta, unit_t, loss, unit_l) in STATED.items():
         g = got[key]
         if g is None:
             resid, where = np.inf, f"{key}: minimum not found"
         else:
-            e_t = float(np.max(np.abs(g[0] - np.array(theta)))) / 0.005  # 2 decimals
-            e_l = 0.0 if loss is None else abs(g[1] - loss) / (0.05 if loss > 10 else 0.005)
+            # residual in units of half the last printed digit: <= 1 iff it rounds as printed
+            e_t = float(np.max(np.abs(g[0] - np.array(theta)))) / (unit_t / 2)
+            e_l = 0.0 if loss is None else abs(g[1] - loss) / (unit_l / 2)
             resid = max(e_t, e_l)
             where = fmt_point(theta=str(np.round(g[0], 4)), loss=g[1], stated=str((theta, loss)))
         rec.numeric(
@@ -217,7 +226,9 @@ def _numerics(rec, fast):
             1.0,
             f"multi-start BFGS: {key.replace('_', ' ')} minimum ~ {theta}"
             + ("" if loss is None else f", loss ~ {loss}")
-            + "; residual in units of the printed rounding (theta 0.005, loss 0.005 or 0.05)",
+            + f"; residual in units of half the last quoted digit (theta {unit_t / 2:g}"
+            + ("" if loss is None else f", loss {unit_l / 2:g}")
+            + ")",
             counterexample=where,
         )
     rec.numeric(
@@ -266,19 +277,148 @@ def _numerics(rec, fast):
         f"(loss {l_ft:.3f} vs the oracle's {l_or:.3f}; x=3 right, x=4 wrong)",
         counterexample=fmt_point(theta=str(np.round(t_ft, 4)), loss=l_ft),
     )
-    # App. B: ratio 2, forget one copy (THEORY.md's example) -- the same failure?
-    _appendix_b(rec, th_pre, steps, fast)
+    # App. B: the region where a step-size ratio and a forget count recreate the failure
+    return _appendix_b(rec, th_pre, fast)
+
+
+def fold_expr() -> tuple[list[sp.Expr], sp.Symbol]:
+    """``grad L_w`` and ``det Hess L_w`` with the weights ``(5, 4, 1, w4)``: a fold (the good
+    minimum merges with a saddle and disappears) is a common zero of the three."""
+    w4 = WS[3]
+    L = loss_expr().subs(
+        {**dict(zip(XS, INPUTS, strict=True)), **dict(zip(YS, LABELS, strict=True)), lam: LAM}
+    )
+    L = L.subs({WS[0]: MULT[0], WS[1]: MULT[1], WS[2]: MULT[2]})
+    grad = [sp.diff(L, th) for th in (a, b)]
+    hess = sp.Matrix(2, 2, lambda i, j: sp.diff(L, (a, b)[i], (a, b)[j]))
+    return [*grad, hess.det()], w4
+
+
+def fold_weight(th_pre, dw=0.02):
+    """The weight ``w*`` at ``x = 4`` below which the pretrained model's basin disappears.
+
+    Continuation: the pretrained minimum ``th_pre`` (``w4 = 4``) is followed downwards in
+    steps of ``dw`` (a local Newton solve of ``grad L_w = 0`` from the previous minimum)
+    until it stops being a minimum; then the fold system (sympy-derived gradient and Hessian
+    determinant) is solved from the last minimum. Returns ``(w*, theta*, max |residual|)``.
+    """
+    eqs, w4 = fold_expr()
+    f_all = sp.lambdify(((a, b, w4),), eqs, "numpy")
+    j_all = sp.lambdify(((a, b, w4),), sp.Matrix(eqs).jacobian([a, b, w4]), "numpy")
+    f_min = sp.lambdify(((a, b), w4), eqs[:2], "numpy")
+    j_min = sp.lambdify(((a, b), w4), sp.Matrix(eqs[:2]).jacobian([a, b]), "numpy")
+    theta, wv = np.asarray(th_pre, float), float(MULT[3])
+    while True:
+        nxt = optimize.root(
+            lambda t, wv=wv - dw: f_min(t, wv), theta, jac=lambda t, wv=wv - dw: j_min(t, wv)
+        )
+        moved = np.linalg.norm(nxt.x - theta)
+        if not nxt.success or moved > 0.1 or f_all([*nxt.x, wv - dw])[2] <= 0:
+            break
+        theta, wv = nxt.x, wv - dw
+    sol = optimize.root(
+        lambda v: f_all(v), [*theta, wv], jac=lambda v: np.asarray(j_all(v), float), tol=1e-14
+    )
+    return float(sol.x[2]), sol.x[:2], float(np.max(np.abs(f_all(sol.x))))
+
+
+def _appendix_b(rec, th_pre, fast):
+    w_star, th_star, resid = fold_weight(th_pre)
+    hess_eigs = np.linalg.eigvalsh(
+        optimize.approx_fprime(th_star, lambda t: _grad(t, np.r_[MULT[:3], w_star]), 1e-7)
+    )
+    rec.numeric(
+        "appB.fold_weight",
+        "App. B",
+        "simulation",
+        resid,
+        1,
+        1e-9,
+        f"fold of the good basin: grad L_w = 0 and det Hess L_w = 0 (sympy) at w4 = "
+        f"{w_star:.4f}, theta = {np.round(th_star, 3)} (Hessian eigenvalues "
+        f"{np.round(hess_eigs, 3)}); residual of the three equations (tol 1e-9)",
+    )
+    thresholds = {k: ((4 - k) - w_star) / k for k in (1, 2, 3)}
+    # the phase diagram over (ratio, forget count): GD from the pretrained model
+    ratios = (
+        np.array([0.05, 0.1, 0.15, 0.2, 0.25, 0.5, 0.7, 0.8, 1.0, 2.0, 2.4, 2.6, 3.0, 4.0, 6.0])
+        if fast
+        else np.round(np.linspace(0.02, 6.0, 300), 4)
+    )
+    kgrid = np.array([1.0, 2.0, 3.0])
+    rr, kk = np.meshgrid(ratios, kgrid, indexing="ij")
+    weight = (4 - kk) - rr * kk
+    steps = 10000 if fast else 30000
+    fails, ends, oracles = _failure(th_pre, rr, kk, steps)
+    fails, ends = fails.reshape(rr.shape), ends.reshape(rr.shape + (2,))
+    predicted = weight < w_star
+    # GD slows down near the fold: points within 0.02 of w* are not classified
+    away = np.abs(weight - w_star) > 0.02
+    bad = away & (fails != predicted)
+    oracle_bad = [k for k, th in oracles.items() if _bad_basin(th)]
+    i = np.unravel_index(int(np.argmax(bad)), bad.shape) if bad.any() else (0, 0)
+    rec.numeric(
+        "appB.region",
+        "App. B",
+        "simulation",
+        float(bad.sum() + len(oracle_bad)),
+        int(away.sum()),
+        0,
+        "GD on L_GDA (ratio r, k of the 4 copies at x=4 forgotten) from the pretrained model "
+        f"ends in the inferior basin iff (4 - k) - r k < w* = {w_star:.4f}, while every oracle "
+        f"(k = 1, 2, 3) stays in the good basin ({rr.size} grid points, {int(away.sum())} "
+        "farther than 0.02 from the fold; mismatches): k = 1 needs r > "
+        f"{thresholds[1]:.3f}, k = 2 r > {thresholds[2]:.3f}, k = 3 r > {thresholds[3]:.3f}",
+        counterexample=fmt_point(
+            r=rr[i], k=kk[i], weight=weight[i], endpoint=str(np.round(ends[i], 4))
+        )
+        + (f"; oracles in the inferior basin for k = {oracle_bad}" if oracle_bad else ""),
+    )
+    # the paper's example: ascent step twice the descent step, forget one copy
+    ok, end21, _ = _failure(th_pre, 2.0, 1.0, steps, oracles)
+    end21 = np.atleast_2d(end21)[0]
+    rec.paper(
+        "appB.paper_example_ratio2_forget1",
+        "App. B",
+        bool(ok[0]),
+        printed="an ascent step twice the descent step with one forgotten copy (instead of "
+        "two) recreates the failure",
+        computed=f"the GDA weight at x = 4 is (4 - 1) - 2*1 = 1 > w* = {w_star:.3f}; GD from "
+        f"the pretrained model ends at {np.round(end21, 3).tolist()}, in the good basin "
+        f"(x = 4 classified {'wrong' if not _correct(end21)[3] else 'right'})",
+        truth=f"with one forgotten copy the failure needs r > 3 - w* = {thresholds[1]:.2f} "
+        "(r = 3 gives weight 0 at x = 4, the GDA objective of the main example)",
+        detail="App. B's example (ratio 2, forget 1 of the 4 copies at x = 4) vs GD from the "
+        "pretrained model (the region is checked by appB.region)",
+    )
+    missing = [float(r) for r, row in zip(ratios, fails, strict=True) if not row.any()]
+    rec.paper(
+        "appB.paper_every_ratio_has_a_count",
+        "App. B",
+        not missing,
+        printed="for any ascent/descent step-size ratio some forget count recreates the failure",
+        computed=f"no count k in {{1, 2, 3}} recreates it for r in {missing} (k = 4 forgets "
+        "every copy, so the oracle itself ignores x = 4)",
+        truth=f"a count exists iff r > (1 - w*)/3 = {thresholds[3]:.3f} (k = 3); k = 2 works "
+        f"from r > {thresholds[2]:.2f}, k = 1 from r > {thresholds[1]:.2f}",
+        detail=f"every ratio of the grid ({ratios.size} values in [{ratios[0]:g}, "
+        f"{ratios[-1]:g}]) vs GD from the pretrained model (checked by appB.region)",
+        residual=float(len(missing)),
+        grid_size=ratios.size,
+    )
+    return th_pre, w_star
 
 
 def _failure(th_pre, ratios, ks, steps, oracles=None):
     """Whether GDA (ratio r, k copies of x=4 forgotten) started at the pretrained model ends
-    in the inferior basin while the oracle of the same retain set does not (batched)."""
+    in the inferior basin while the oracle of the same retain set does not (batched).
+    Returns the flags, the GDA endpoints and the oracles (global minima) by ``k``."""
     ratios, ks = np.broadcast_arrays(np.asarray(ratios, float), np.asarray(ks, float))
     last = np.zeros((ks.size, 4))
     last[:, -1] = ks.ravel()
     w_gda = MULT - last - ratios.reshape(-1, 1) * last
     ends = np.atleast_2d(_gd(th_pre, w_gda, steps))
-    oracles = oracles or {}
+    oracles = {} if oracles is None else oracles
     out = []
     for kk, end in zip(ks.ravel(), ends, strict=True):
         if kk not in oracles:
@@ -287,50 +427,8 @@ def _failure(th_pre, ratios, ks, steps, oracles=None):
     return np.array(out), ends, oracles
 
 
-def _appendix_b(rec, th_pre, steps, fast):
-    ok, ends, oracles = _failure(th_pre, 2.0, 1.0, steps)
-    ok, t_gda, oracle = bool(ok[0]), ends[0], oracles[1.0]
-    rec.numeric(
-        "appB.ratio2_forget1_same_failure",
-        "App. B",
-        "simulation",
-        0.0 if ok else 1.0,
-        1,
-        0,
-        "ascent step twice the descent step, forget ONE copy at x=4: GDA from the pretrained "
-        "model ends in the inferior basin (x=3 right, x=4 wrong) while the oracle does not",
-        counterexample=fmt_point(
-            gda_endpoint=str(np.round(t_gda, 4)),
-            gda_weights=str((MULT - np.array([0, 0, 0, 3.0])).tolist()),
-            x4_correct=bool(_correct(t_gda)[3]),
-            oracle=str(np.round(oracle, 4)),
-        ),
-    )
-    ratios = np.array([0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 4.0] if fast else np.linspace(0.05, 6, 24))
-    kgrid = np.array([1.0, 2.0, 3.0])
-    ok, _, _ = _failure(th_pre, ratios[:, None], kgrid[None, :], steps // 2, oracles)
-    ok = ok.reshape(ratios.size, kgrid.size)
-    missing = [float(rr) for rr, row in zip(ratios, ok, strict=True) if not row.any()]
-    detail = [f"{rr:g}:{[int(v) for v in kgrid[row]]}" for rr, row in zip(ratios, ok, strict=True)]
-    rec.numeric(
-        "appB.every_ratio_has_a_count",
-        "App. B",
-        "simulation",
-        float(len(missing)),
-        ratios.size,
-        0,
-        "for each ascent/descent ratio r on the grid some forget count k in {1,2,3} recreates "
-        "the failure (k = 4 forgets every copy, so the oracle itself ignores x = 4) "
-        f"(r: working k = {' '.join(detail)})",
-        counterexample=fmt_point(ratios_without_a_count=str(missing)),
-    )
-
-
-def _library(rec, fast):
-    import jax
-    import jax.numpy as jnp
-
-    toy_loss, toy_weights, toy_descend = library("_toy", "toy_loss", "toy_weights", "toy_descend")
+def _library(rec, fast, th_pre, w_star):
+    toy_loss, toy_weights, toy_descend = aj.toy_loss, aj.toy_weights, aj.toy_descend
     g = rng(8)
     n = 128 if fast else 4096
     th = g.normal(scale=1.5, size=(n, 2))
@@ -383,4 +481,26 @@ def _library(rec, fast):
         kind="simulation",
         detail="toy_descend on L_GDA from 3 starts vs the unique BFGS minimum (rtol 1e-6: "
         "GD with step 1/L after 2e4 steps)",
+    )
+    # the library's gradient descent on both sides of the fold, from the pretrained model
+    w4 = w_star + np.array([-0.05, 0.05])
+    ends = np.asarray(
+        toy_descend(
+            jnp.asarray(th_pre),
+            jnp.asarray(np.stack([np.r_[MULT[:3], v] for v in w4])),
+            steps=20000,
+            lam=LAM,
+        )
+    )
+    trapped = [_bad_basin(e) for e in ends]
+    rec.numeric(
+        "library.toy_descend_fold",
+        "App. B",
+        "simulation",
+        float(trapped != [True, False]),
+        2,
+        0,
+        f"toy_descend from the pretrained model with weight w* -/+ 0.05 at x = 4 (w* = "
+        f"{w_star:.4f}): trapped in the inferior basin below the fold, not above it",
+        counterexample=fmt_point(endpoints=str(np.round(ends, 4)), trapped=str(trapped)),
     )

@@ -1,11 +1,11 @@
 """The DA atlas: where descent-ascent converges, cycles, turns chaotic or diverges.
 
-Phase diagrams of the long-run behaviour of per-coordinate DA (THEORY.md §2.1) over
+Phase diagrams of the long-run behaviour of per-coordinate DA (paper App. D.3) over
 (η, f/r) and (η, λ), for iterative DA, simultaneous DA (gradient descent on L_DA with
-ridge 2λ) and the gradient flow, with the exact branch boundaries of THEORY.md §2 drawn
+ridge 2λ) and the gradient flow, with the exact branch boundaries of the one-coordinate theory drawn
 on top; a bifurcation diagram (orbit points against f at fixed η) with the Lyapunov
 exponent under it; and the same classification for the cross-correlated two-coordinate
-block of THEORY.md §3 over (η, α). Every grid is one jitted pass of
+block (paper Sec. 5.1.2) over (η, α). Every grid is one jitted pass of
 :func:`ascentjax.classify_da_1d` / :func:`ascentjax.classify_da_2d` (``lax.map`` over
 vmapped chunks). float32 by default (``--x64`` for float64).
 
@@ -47,7 +47,7 @@ LABELS = {
     "aperiodic": "aperiodic / unresolved",
     "divergent": "divergent",
 }
-# THEORY.md §2.1 reference points (r = 0.05, λ = 0.01, w0 = 1) and the values stated there.
+# The iterative-DA reference points (r = 0.05, λ = 0.01, w0 = 1) and their quoted values.
 THEORY_POINTS = [
     (1.0, 0.06, "w* ≈ −0.45"),
     (1.0, 0.10, "w* ≈ −2.48"),
@@ -106,7 +106,7 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
 
 
 def _boundaries(r: float, lam: float) -> dict[str, float]:
-    """f/r of the case boundaries of THEORY.md §2 (ridge 2λ; and λ for comparison)."""
+    """f/r of the one-coordinate case boundaries (ridge 2λ; and λ for comparison)."""
     return {
         "fr_case12": 1.0,
         "fr_case23_2lam": 1 + 2 * lam / (np.e * r),
@@ -219,7 +219,7 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         )
         bif[e] = (np.asarray(orbit), np.asarray(cls.regime), np.asarray(cls.lyapunov))
 
-    # Two-coordinate block (THEORY.md §3): (η, α).
+    # Two-coordinate block (paper Sec. 5.1.2): (η, α).
     eta2 = np.geomspace(args.eta_min, args.eta_max, args.n2d)
     alpha = np.linspace(0.0, args.alpha_max, args.n2d)
     common2 = {k: v for k, v in common.items() if k != "w0"}
@@ -240,7 +240,7 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     div = np.nonzero(flow2 == aj.REGIMES.index("divergent"))[0]
     alpha_no_stat = float(alpha[div[0]]) if div.size else None
 
-    # THEORY.md §2.1 reference points, with a long transient (η = 0.1 converges slowly).
+    # The iterative-DA reference points, with a long transient (η = 0.1 converges slowly).
     te = np.array([p[0] for p in THEORY_POINTS])
     tf = np.array([p[1] for p in THEORY_POINTS])
     ref = timed(
@@ -418,7 +418,7 @@ def _figures(args, out, regimes, eta, fr, lams, panels, f_bif, bif, eta2, alpha,
         ax.set_xlabel("α = |S_j| / |S_i|")
         ax.set_title(f"{titles[scheme]}, 2-D block ρ = {args.rho:g}")
     axes[0].set_ylabel("η")
-    fig.suptitle("Cross-correlated block (THEORY.md §3), w0 = (1, 1), |S_i|=50, |R|=900, |F|=100")
+    fig.suptitle("Cross-correlated block, w0 = (1, 1), |S_i|=50, |R|=900, |F|=100")
     _legend(fig, regimes)
     fig.tight_layout(rect=(0, 0.08, 1, 0.95))
     files.append(str(save_figure(fig, out / "block2d.png")))
@@ -453,9 +453,9 @@ def main(argv: list[str] | None = None) -> int:
         ]
         for t in summary["theory_points"]
     ]
-    table += "\n## THEORY.md §2.1 reference points (r = 0.05, λ = 0.01, w0 = 1)\n\n"
+    table += "\n## Iterative-DA reference points (r = 0.05, λ = 0.01, w0 = 1)\n\n"
     table += markdown_table(
-        ["η", "f", "regime", "period", "orbit min", "orbit max", "Lyapunov", "THEORY.md"],
+        ["η", "f", "regime", "period", "orbit min", "orbit max", "Lyapunov", "quoted"],
         trows,
         floatfmt=".4g",
     )

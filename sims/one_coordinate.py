@@ -1,4 +1,4 @@
-"""One correlated coordinate: simulated descent–ascent against the exact theory (THEORY.md §2).
+"""One correlated coordinate: simulated descent–ascent against the exact theory (paper Sec. 5.1.1).
 
 Run ``python -m sims.one_coordinate`` (``--help`` for the flags). For every ``--lam`` and
 every :math:`\\alpha` on the grid it
@@ -18,7 +18,7 @@ every :math:`\\alpha` on the grid it
    ``table.md`` and ``summary.json`` into ``--out``.
 
 Iterative DA descends the ridge in both half-steps, so to first order in the step size it
-is gradient descent on :math:`L_{DA}` with ridge :math:`2\\lambda` (THEORY.md §2.1): its
+is gradient descent on :math:`L_{DA}` with ridge :math:`2\\lambda` (paper App. D.3): its
 theory curves and case boundaries use :math:`2\\lambda`. Everything runs in float64 (the
 CLI enables x64; the library itself never does).
 """

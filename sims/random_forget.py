@@ -1,4 +1,4 @@
-"""Random forget sets (paper Sec. 4, Lemma 1, THEORY.md §4): the oracle cannot tell F from T.
+"""Random forget sets (paper Sec. 4, Lemma 1): the oracle cannot tell F from T.
 
 Run ``python -m sims.random_forget`` (``--help`` for the flags). For each data set
 

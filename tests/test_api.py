@@ -7,12 +7,38 @@ import inspect
 import ascentjax
 
 
+def _private_modules() -> dict[str, object]:
+    return {
+        n: getattr(ascentjax, n)
+        for n in sorted(vars(ascentjax))
+        if n.startswith("_") and not n.startswith("__") and inspect.ismodule(getattr(ascentjax, n))
+    }
+
+
 def test_all_is_sorted_unique_and_resolves() -> None:
-    names = ascentjax.__all__
-    assert len(names) == len(set(names))
+    names = list(ascentjax.__all__)
+    assert all(isinstance(n, str) for n in names)
+    assert names == sorted(names), [a for a, b in zip(names, sorted(names)) if a != b]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    assert not dup, f"names listed twice in __all__: {dup}"
     for name in names:
         assert hasattr(ascentjax, name), name
         assert not name.startswith("_"), name
+    # nothing public is left out of __all__
+    extra = [n for n in dir(ascentjax) if not n.startswith("_") and n not in names]
+    assert not extra, f"public attributes missing from __all__: {extra}"
+
+
+def test_module_all_lists_are_unique_and_make_up_the_flat_namespace() -> None:
+    """Each private module lists its names once; the flat ``__all__`` is exactly their union
+    (a duplicate inside one module would be hidden by the set that builds the flat list)."""
+    union: set[str] = set()
+    for modname, mod in _private_modules().items():
+        names = list(getattr(mod, "__all__", []))
+        dup = sorted({n for n in names if names.count(n) > 1})
+        assert not dup, f"{modname}.__all__ lists {dup} twice"
+        union |= set(names)
+    assert union == set(ascentjax.__all__)
 
 
 def test_every_public_name_has_a_docstring() -> None:
@@ -44,10 +70,7 @@ def test_no_two_modules_export_the_same_name() -> None:
     """The flat namespace is built by star imports: a clash would silently shadow a name."""
     seen: dict[str, str] = {}
     clashes = []
-    for modname in sorted(
-        n for n in vars(ascentjax) if n.startswith("_") and not n.startswith("__")
-    ):
-        mod = getattr(ascentjax, modname)
+    for modname, mod in _private_modules().items():
         for name in getattr(mod, "__all__", []):
             if name in seen:
                 clashes.append(f"{name}: {seen[name]} and {modname}")

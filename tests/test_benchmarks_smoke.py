@@ -11,6 +11,7 @@ from benchmarks import load_workloads
 from benchmarks.__main__ import main
 
 
+@pytest.mark.slow
 def test_quick_mode_runs_and_writes_json(tmp_path: Path, capsys) -> None:
     out = tmp_path / "bench.json"
     assert main(["--quick", "--workload", "da_sweep", "--json", str(out)]) == 0
@@ -34,6 +35,7 @@ def test_registry_and_bad_flags() -> None:
     assert exc.value.code == 2
 
 
+@pytest.mark.slow
 def test_quick_issue10_workloads(tmp_path: Path, capsys, monkeypatch) -> None:
     """Every issue-10 workload runs in quick mode, checks agreement, writes JSON + plot."""
     from benchmarks import da_compare

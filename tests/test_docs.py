@@ -88,6 +88,7 @@ def _build_site(out: Path) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_docs_site(tmp_path: Path) -> None:
     """One build (it executes every page), then the checks on the built site.
 

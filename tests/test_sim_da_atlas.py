@@ -20,6 +20,7 @@ def atlas_run(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_outputs_written(atlas_run: Path) -> None:
     for name in (
         "summary.json",
@@ -41,6 +42,7 @@ def test_outputs_written(atlas_run: Path) -> None:
     assert all(int(p) >= 2 for p in summary["iterative_eta_fr_period_counts"])
 
 
+@pytest.mark.slow
 def test_theory_points_in_summary(atlas_run: Path) -> None:
     """THEORY.md §2.1 points, checked against a plain NumPy iteration of the map."""
     summary = json.loads((atlas_run / "summary.json").read_text())
@@ -65,6 +67,7 @@ def test_theory_points_in_summary(atlas_run: Path) -> None:
     assert rows[(0.1, 0.3)]["regime"] == "chaotic" and rows[(0.1, 0.3)]["lyapunov"] > 0.3
 
 
+@pytest.mark.slow
 def test_boundaries(atlas_run: Path) -> None:
     summary = json.loads((atlas_run / "summary.json").read_text())
     b = summary["boundaries_fr"]
@@ -73,6 +76,7 @@ def test_boundaries(atlas_run: Path) -> None:
     assert summary["boundary_lam_case23"] == pytest.approx(np.e * 0.05 / 2)
 
 
+@pytest.mark.slow
 def test_refuses_non_empty_out(atlas_run: Path) -> None:
     with pytest.raises(SystemExit) as exc:
         da_atlas.main([*TINY, "--out", str(atlas_run)])

@@ -18,6 +18,7 @@ TINY = [
 ]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_tiny_run_writes_every_output(tmp_path, capsys):
     out = tmp_path / "run"
     assert klom.main([*TINY, "--out", str(out)]) == 0

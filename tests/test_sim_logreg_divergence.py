@@ -43,6 +43,7 @@ def _load(path):
     return json.loads(path.read_text())
 
 
+@pytest.mark.slow
 def test_noise_free_simulation_matches_exact_solution(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["--rho", "0.8", "--noise", "0", "--out", str(out), *TINY]) == 0
@@ -79,6 +80,7 @@ def test_noise_free_simulation_matches_exact_solution(tmp_path, capsys):
     assert "| pretrained |" in (out / "table.md").read_text()
 
 
+@pytest.mark.slow
 def test_no_stationary_point_is_flagged_and_simulation_diverges(tmp_path):
     out = tmp_path / "run"
     argv = ["--rho", "0.8", "--alpha", "0.1", "--noise", "0", "--out", str(out), *TINY]
@@ -104,6 +106,7 @@ def test_no_stationary_point_is_flagged_and_simulation_diverges(tmp_path):
     assert sim["dist_to_oracle"]["mean"][-1] > 100 * sim["dist_to_oracle"]["mean"][0]
 
 
+@pytest.mark.slow
 def test_several_rhos_logistic_iterative_and_overwrite(tmp_path):
     out = tmp_path / "multi"
     argv = ["--rho", "0.5", "0.9", "--loss", "logistic", "--method", "iterative"]

@@ -34,6 +34,7 @@ def _z(alpha: float) -> tuple[float, float, float]:
     )
 
 
+@pytest.mark.slow
 def test_noise_free_endpoints_match_theory_and_case3_diverges(tmp_path: Path) -> None:
     out = tmp_path / "run"
     # case 1, case 2 (boundary at 0.1221), case 3
@@ -64,6 +65,7 @@ def test_noise_free_endpoints_match_theory_and_case3_diverges(tmp_path: Path) ->
     assert "3 of 3" in table and "100%" in table
 
 
+@pytest.mark.slow
 def test_grid_flags_iterative_and_logistic(tmp_path: Path) -> None:
     rc = one_coordinate.main([*TINY, "--alpha-points", "3", "--method", "iterative",
                               "--out", str(tmp_path / "it")])  # fmt: skip

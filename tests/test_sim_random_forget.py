@@ -37,6 +37,7 @@ TINY = [
 ]
 
 
+@pytest.mark.slow
 def test_cli_tiny_run_writes_outputs_and_respects_the_bound(tmp_path, capsys) -> None:
     out = tmp_path / "run"
     assert random_forget.main([*TINY, "--out", str(out)]) == 0

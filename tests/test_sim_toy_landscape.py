@@ -39,6 +39,7 @@ def run_dir(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_outputs_and_summary(run_dir):
     for name in ("summary.json", "table.md", "landscapes.png", "phase_diagram.png"):
         assert (run_dir / name).stat().st_size > 0
@@ -56,6 +57,7 @@ def test_outputs_and_summary(run_dir):
     assert 0 < trap["oracle"]["fraction_in_oracle_basin"] < 1
 
 
+@pytest.mark.slow
 def test_canonical_trap_against_scipy(run_dir):
     c = json.loads((run_dir / "summary.json").read_text())["canonical"]
     # The fine-tuned model is a minimum of the retain objective (scipy stays put) with the
@@ -67,6 +69,7 @@ def test_canonical_trap_against_scipy(run_dir):
     assert c["finetuned_correct"] == [True, True, True, False]
 
 
+@pytest.mark.slow
 def test_phase_diagram(run_dir):
     ph = json.loads((run_dir / "summary.json").read_text())["phase_diagram"]
     fail = np.asarray(ph["failure"])
@@ -78,6 +81,7 @@ def test_phase_diagram(run_dir):
     assert 0.3 < ph["critical_gda_weight"] < 0.6
 
 
+@pytest.mark.slow
 def test_refuses_non_empty_out(run_dir):
     with pytest.raises(SystemExit) as e:
         toy_landscape.main([*TINY, "--out", str(run_dir)])
