@@ -120,7 +120,7 @@ class HelpFormatter(argparse.HelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if action.default is argparse.SUPPRESS or "default" in text or not action.option_strings:
+        if action.default is argparse.SUPPRESS or "(default" in text or not action.option_strings:
             return text
         d = action.default
         if isinstance(action, argparse._StoreTrueAction):
@@ -217,20 +217,24 @@ def check_memory(
     parser: argparse.ArgumentParser,
     args: argparse.Namespace,
     need: float,
-    flags: list[str],
+    flags: list[str] | dict[str, float],
     available: int | None = None,
 ) -> None:
     """Refuse a configuration whose estimated memory ``need`` (bytes) exceeds what is
     available (exit 2), before any work.
 
-    The message names the flag among ``flags`` (the counts the estimate grows with) that
-    is furthest above its default, and gives the estimate and the memory available.
+    The message names a flag of ``flags``, the counts the estimate grows with: the one
+    furthest above its default, or, when ``flags`` maps each flag to its share of the
+    estimate, the one with the largest share; it gives the estimate and the memory
+    available.
     """
     avail = available_memory() if available is None else available
     if need <= avail:
         return
 
     def growth(flag: str) -> float:
+        if isinstance(flags, dict):
+            return flags[flag]
         dest = flag.lstrip("-").replace("-", "_")
         value, default = getattr(args, dest), parser.get_default(dest)
         if isinstance(value, (list, tuple)):
@@ -415,6 +419,12 @@ def run_info(
     }
 
 
+class ReferenceDiverged(Exception):
+    """A stage that every comparison of the study needs (pretraining, the oracle)
+    diverged, so nothing meaningful can be computed. :func:`cli` prints the message on
+    one line, leaves no output, and returns ``EXIT_DIVERGED``."""
+
+
 _interrupted = [False]
 
 
@@ -468,6 +478,10 @@ def cli(main: Callable[[list[str] | None], int]) -> Callable[[list[str] | None],
             old_handler = None
         try:
             return main(argv)
+        except ReferenceDiverged as err:
+            sys.stdout.flush()
+            print(f"diverged: {err}", file=sys.stderr)
+            return EXIT_DIVERGED
         except KeyboardInterrupt:
             sys.stdout.flush()
             # on a terminal a progress bar may hold the current line: start a new one
