@@ -10,41 +10,41 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from sims._common import cli, exit_script, make_parser, open_output_file
 
 from . import MODULES, run_check
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m proofs", description=__doc__.splitlines()[0])
+    p = make_parser("python -m proofs", __doc__.splitlines()[0])
     p.add_argument(
         "--only",
         action="append",
         choices=sorted(MODULES),
         metavar="NAME",
-        help=f"run only this module (repeatable); one of {', '.join(MODULES)}",
+        help=f"run only this module (repeatable; default: all); one of {', '.join(MODULES)}",
     )
     p.add_argument("--fast", action="store_true", help="small grids (what the tests run)")
-    p.add_argument("--json", type=Path, metavar="PATH", help="also write the report as JSON")
+    p.add_argument(
+        "--json",
+        type=Path,
+        metavar="PATH",
+        help="also write the report as JSON to this file (default: none)",
+    )
     p.add_argument("--strict", action="store_true", help="exit non-zero on skipped comparisons too")
     return p
 
 
-def _write_json(path: Path, payload: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".proofs", suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(payload, fh, indent=2, allow_nan=False)
-    os.replace(tmp, path)
-
-
+@cli
 def main(argv: list[str] | None = None) -> int:
     """Run the checks; return the exit status."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    report = None if args.json is None else open_output_file(parser, args.json, "--json")
     names = args.only or list(MODULES)
     t0 = time.perf_counter()
     results = []
@@ -64,21 +64,20 @@ def main(argv: list[str] | None = None) -> int:
         f"\n{n_pass} passed, {n_fail} failed, {n_skip} skipped "
         f"({len(claims)} claims, {'fast' if args.fast else 'full'} grid, {total:.1f} s)"
     )
-    if args.json is not None:
-        _write_json(
-            args.json,
-            {
-                "grid": "fast" if args.fast else "full",
-                "seconds": total,
-                "passed": n_pass,
-                "failed": n_fail,
-                "skipped": n_skip,
-                "modules": [r.as_dict() for r in results],
-            },
-        )
-        print(f"report written to {args.json}")
+    if report is not None:
+        payload = {
+            "grid": "fast" if args.fast else "full",
+            "seconds": total,
+            "passed": n_pass,
+            "failed": n_fail,
+            "skipped": n_skip,
+            "modules": [r.as_dict() for r in results],
+        }
+        with open(report.tmp, "w", encoding="utf-8") as fh:
+            json.dump(payload, fh, indent=2, allow_nan=False)
+        print(f"report written to {report.commit()}")
     return 1 if n_fail or (args.strict and n_skip) else 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    exit_script(main)

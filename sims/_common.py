@@ -255,7 +255,7 @@ def _umask() -> int:
     return mask
 
 
-_active: list[Output] = []
+_active: list[Output | OutputFile] = []
 
 
 class Output:
@@ -349,12 +349,7 @@ def open_output(
             fail(f"{final} is not empty; pass --overwrite to replace it")
         if final.parent == final:
             fail(f"{final} is a root directory")
-        created = []
-        for parent in [final.parent, *final.parent.parents]:
-            if parent.exists():
-                break
-            created.append(parent)
-        final.parent.mkdir(parents=True, exist_ok=True)
+        created = _make_parents(final)
         if not os.access(final.parent, os.W_OK | os.X_OK):
             raise PermissionError(13, "Permission denied", str(final.parent))
         tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
@@ -362,6 +357,72 @@ def open_output(
         fail(f"cannot write to {out}: {err.strerror or err}")
     os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; results follow the umask
     return Output(final, tmp, created, overwrite)
+
+
+class OutputFile:
+    """One output file, validated before any work and written complete or not at all.
+
+    :func:`open_output_file` creates an empty temporary file beside the target (so an
+    unusable path fails at once); write to :attr:`tmp` and call :meth:`commit` to
+    rename it into place. Until then :func:`cli` (or :meth:`abort`) removes it, with any
+    parent directory created for it.
+    """
+
+    def __init__(self, path: Path, tmp: Path, created: list[Path]) -> None:
+        self.path, self.tmp, self._created = path, tmp, created
+        self.done = False
+        _active.append(self)
+
+    def commit(self) -> Path:
+        """Move the written temporary file into place."""
+        check_interrupt()
+        os.replace(self.tmp, self.path)
+        self.done = True
+        return self.path
+
+    def abort(self) -> None:
+        """Remove the temporary file and any parent directory created for it."""
+        try:
+            self.tmp.unlink()
+        except OSError:
+            pass
+        for d in self._created:
+            try:
+                d.rmdir()
+            except OSError:
+                break
+        self.done = True
+
+
+def _make_parents(path: Path) -> list[Path]:
+    """Create ``path.parent`` (and its parents); return the directories created."""
+    created = []
+    for parent in [path.parent, *path.parent.parents]:
+        if parent.exists():
+            break
+        created.append(parent)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return created
+
+
+def open_output_file(parser: argparse.ArgumentParser, path: Path, flag: str) -> OutputFile:
+    """Validate an output file path given to ``flag`` (exit 2 if unusable) and reserve it.
+
+    Refused: an existing directory, a path inside a file, a place that cannot be written.
+    """
+    try:
+        path = Path(path).expanduser().resolve()
+        if path.is_dir():
+            parser.error(f"argument {flag}: {path} is a directory")
+        created = _make_parents(path)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{path.name}.partial-", suffix=path.suffix, dir=path.parent
+        )
+        os.close(fd)
+    except OSError as err:
+        parser.error(f"argument {flag}: cannot write to {path}: {err.strerror or err}")
+    os.chmod(tmp, 0o666 & ~_umask())
+    return OutputFile(path, Path(tmp), created)
 
 
 def study_config(args: argparse.Namespace) -> dict[str, Any]:
@@ -396,10 +457,13 @@ def run_info(
         except metadata.PackageNotFoundError:
             return None
 
+    import shlex
+
     args = sys.argv[1:] if argv is None else list(argv)
+    prog = extra.pop("prog", f"python -m sims.{study}")
     return {
         "study": study,
-        "command": " ".join([f"python -m sims.{study}", *args]),
+        "command": " ".join([prog, *(shlex.quote(a) for a in args)]),
         "argv": args,
         "finished_utc": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "wall_s": wall_s,
