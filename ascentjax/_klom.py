@@ -126,6 +126,9 @@ def binned_kl(
     check_positive("clip", clip)
     p = jnp.asarray(p_samples)
     q = jnp.asarray(q_samples)
+    for name, v in (("p_samples", p), ("q_samples", q)):
+        if v.ndim == 0 or v.shape[-1] == 0:
+            raise ValueError(f"{name} needs at least one sample on its last axis, got {v.shape}")
     if p.shape[:-1] != q.shape[:-1]:
         raise ValueError(f"leading shapes differ: p {p.shape}, q {q.shape}")
     return _binned_kl(p, q, eps, clip, bins=int(bins))
