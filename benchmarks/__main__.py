@@ -43,7 +43,7 @@ def _parser(workloads: dict):
         action="append",
         choices=sorted(workloads),
         metavar="NAME",
-        help=f"workload to run (repeatable; default: all); one of {', '.join(sorted(workloads))}",
+        help=f"workload to run (repeatable), one of {', '.join(sorted(workloads))} (default: all)",
     )
     parser.add_argument(
         "--json",
@@ -55,7 +55,7 @@ def _parser(workloads: dict):
         "--repeats",
         type=positive_int,
         default=None,
-        help="timing repeats, the best is kept (>= 1; default: 1 with --quick, else 3)",
+        help="timing repeats, >= 1; the best is kept (default: 1 with --quick, else 3)",
     )
     parser.add_argument(
         "--out",

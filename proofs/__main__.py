@@ -26,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         choices=sorted(MODULES),
         metavar="NAME",
-        help=f"run only this module (repeatable; default: all); one of {', '.join(MODULES)}",
+        help=f"run only this module (repeatable), one of {', '.join(MODULES)} (default: all)",
     )
     p.add_argument("--fast", action="store_true", help="small grids (what the tests run)")
     p.add_argument(

@@ -544,7 +544,7 @@ def cli(main: Callable[[list[str] | None], int]) -> Callable[[list[str] | None],
             return main(argv)
         except ReferenceDiverged as err:
             sys.stdout.flush()
-            print(f"diverged: {err}", file=sys.stderr)
+            print(f"error: {err}", file=sys.stderr)
             return EXIT_DIVERGED
         except KeyboardInterrupt:
             sys.stdout.flush()

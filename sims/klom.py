@@ -85,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--data-dir",
         default=None,
-        help="directory of the CIFAR-10 python batch files (required with --data cifar10)",
+        help="directory of the CIFAR-10 python batch files, required with --data cifar10 "
+        "(default: none)",
     )
     p.add_argument(
         "--max-train",
@@ -267,6 +268,31 @@ def _finite_models(margins: np.ndarray) -> np.ndarray:
     return np.all(np.isfinite(margins), axis=-1)
 
 
+def _check_trained(stage: str, margins: np.ndarray, y: Any, idx: Any = None) -> None:
+    """Stop the study (exit 1) when a reference ensemble diverged or learned nothing.
+
+    Diverged: some model's outputs are non-finite. Learned nothing: the ensemble's mean
+    training accuracy (on ``idx``, default every point) is within 2 points of always
+    predicting the commonest class, which is where a step size far too large leaves the
+    networks (collapsed, finite outputs).
+    """
+    ok = _finite_models(margins)
+    if not ok.all():
+        raise ReferenceDiverged(
+            f"{stage} diverged in {int((~ok).sum())} of {len(ok)} models (non-finite "
+            "outputs); lower --lr"
+        )
+    labels = np.asarray(y) if idx is None else np.asarray(y)[np.asarray(idx)]
+    m = margins if idx is None else margins[:, np.asarray(idx)]
+    acc = float(np.mean(m > 0))
+    base = float(np.max(np.bincount(labels)) / labels.size)
+    if acc <= base + 0.02:
+        raise ReferenceDiverged(
+            f"{stage} learned nothing: training accuracy {100 * acc:.1f}%, no better than "
+            f"always predicting the commonest class ({100 * base:.1f}%); lower --lr"
+        )
+
+
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser, ds: Any) -> dict[str, Any]:
     import jax
     import jax.numpy as jnp
@@ -310,12 +336,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser, ds: Any) -> d
     pre = aj.train_ensemble(next(keys), net, x, y, n_models=N, **train_kw)
     pre_m = margins_all(pre)
     timings["pretrain"] = time.perf_counter() - t0
-    ok = _finite_models(pre_m[0])
-    if not ok.all():
-        raise ReferenceDiverged(
-            f"pretraining diverged in {int((~ok).sum())} of {N} models (non-finite outputs); "
-            "lower --lr"
-        )
+    _check_trained("pretraining", pre_m[0], y)
 
     # 2. forget sets ------------------------------------------------------------------
     t0 = time.perf_counter()
@@ -367,12 +388,9 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser, ds: Any) -> d
         o_tr, o_v = margins_all(orc)
         r_tr, r_v = margins_all(ref)
         t_oracle += time.perf_counter() - t0
-        ok = _finite_models(np.concatenate([o_tr, r_tr]))
-        if not ok.all():
-            raise ReferenceDiverged(
-                f"the oracle (retraining without {name}) diverged in {int((~ok).sum())} of "
-                f"{2 * N} models (non-finite outputs); lower --lr"
-            )
+        _check_trained(
+            f"the oracle (retraining without {name})", np.concatenate([o_tr, r_tr]), y, R
+        )
 
         def score(m_tr: Any, m_v: Any, o_tr=o_tr, o_v=o_v, F=F, R=R) -> dict[str, float]:
             k_tr = klom_np(m_tr, o_tr)
