@@ -53,6 +53,8 @@ def _check_dataset(x: Any, y: Any, forget: Any, weight: Any) -> None:
             raise TypeError(f"Dataset {name} must be an array, got {type(v).__name__}")
     if not all(hasattr(v, "shape") and hasattr(v, "dtype") for v in fields.values()):
         return
+    if all(len(v.shape) == 0 for v in fields.values()):
+        return  # a per-field summary (e.g. ``tree_map(jnp.mean, data)``), not a data set
     if len(x.shape) < 2:
         raise ValueError(f"Dataset x must have shape (n, d), got {tuple(x.shape)}")
     n = x.shape[-2]
@@ -64,12 +66,10 @@ def _check_dataset(x: Any, y: Any, forget: Any, weight: Any) -> None:
                 f"Dataset {name} must have shape ({n},), one entry per row of x (shape "
                 f"{tuple(x.shape)}), got {shape}"
             )
-    if np.dtype(forget.dtype) != np.bool_:
-        raise TypeError(f"Dataset forget must be a boolean mask, got dtype {forget.dtype}")
-    for name in ("x", "y", "weight"):
-        dt = np.dtype(fields[name].dtype)
-        if not (np.issubdtype(dt, np.floating) or np.issubdtype(dt, np.integer)):
-            raise TypeError(f"Dataset {name} must have a real dtype, got {dt}")
+    for name, v in fields.items():
+        dt = np.dtype(v.dtype)
+        if not (dt == np.bool_ or np.issubdtype(dt, np.floating) or np.issubdtype(dt, np.integer)):
+            raise TypeError(f"Dataset {name} must have a real (or boolean) dtype, got {dt}")
 
 
 class Dataset(_DatasetFields):
@@ -102,7 +102,7 @@ class Dataset(_DatasetFields):
             of ``x`` on its last axis (checked when the fields are arrays or tracers;
             leading batch axes may differ, so a field shared by a batch need not be
             stacked).
-        TypeError: if ``forget`` is not boolean or a field is not real.
+        TypeError: if a field is a string or has a complex dtype.
     """
 
     __slots__ = ()

@@ -329,9 +329,11 @@ def open_output(
     """Validate ``--out`` and create the temporary directory beside it (exit 2 if unusable).
 
     With ``out=None`` a new time-stamped directory under ``results/<study>/`` is used.
-    An existing non-empty directory is refused unless ``overwrite`` is true. A path
-    that cannot be created or written (inside a file, in ``/proc``, read-only) is
-    refused here, before any work.
+    An existing non-empty directory is refused unless ``overwrite`` is true, and even
+    then unless it holds an earlier result (``summary.json`` or ``run.json``) and not
+    the working directory: it is replaced wholly at the end. A path that cannot be
+    created or written (inside a file, in ``/proc``, read-only) is refused here, before
+    any work.
     """
     if out is None:
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
@@ -345,8 +347,15 @@ def open_output(
         final = Path(out).expanduser().resolve()
         if final.exists() and not final.is_dir():
             fail(f"{final} exists and is not a directory")
-        if final.is_dir() and any(final.iterdir()) and not overwrite:
-            fail(f"{final} is not empty; pass --overwrite to replace it")
+        if final.is_dir() and any(final.iterdir()):
+            if not overwrite:
+                fail(f"{final} is not empty; pass --overwrite to replace it")
+            # --overwrite deletes the directory: only an earlier result, never a directory
+            # the user keeps other things in (or the one they are working in)
+            if not any((final / name).is_file() for name in ("summary.json", "run.json")):
+                fail(f"{final} holds no earlier results (no summary.json); not replacing it")
+            if Path.cwd().resolve().is_relative_to(final):
+                fail(f"{final} contains the working directory; not replacing it")
         if final.parent == final:
             fail(f"{final} is a root directory")
         created = _make_parents(final)

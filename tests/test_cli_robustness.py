@@ -60,6 +60,7 @@ BAD_OUT = [
     (["--out", "{file}/sub"], "--out"),
     (["--out", "{file}"], "--out"),
     (["--out", "{full}"], "--out"),
+    (["--out", "{full}", "--overwrite"], "--out"),  # not an earlier result: not deleted
 ]
 BAD = [
     *[(study, argv, flag) for study in STUDIES for argv, flag in BAD_OUT],
