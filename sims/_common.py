@@ -513,19 +513,30 @@ def check_interrupt() -> None:
         raise KeyboardInterrupt
 
 
+def _redeliver(delay: float) -> None:
+    import _thread
+    import threading
+
+    threading.Timer(delay, _thread.interrupt_main).start()
+
+
 def _on_sigint(signum: int, frame: Any) -> None:
     _interrupted[0] = True
+    f = frame
+    while f is not None:
+        # an exception inside a module being imported can leave a compiled extension
+        # half-initialised (a crash at exit); deliver it again once the import is done
+        if f.f_code.co_filename.startswith("<frozen importlib"):
+            _redeliver(0.05)
+            return
+        f = f.f_back
     raise KeyboardInterrupt
 
 
 def _unraisable(hook: Callable[[Any], None]) -> Callable[[Any], None]:
     def handle(unraisable: Any) -> None:
         if isinstance(unraisable.exc_value, KeyboardInterrupt):
-            import _thread
-            import threading
-
-            # deliver it again from another thread: it lands outside the callback
-            threading.Timer(0.01, _thread.interrupt_main).start()
+            _redeliver(0.01)  # from another thread: it lands outside the callback
             return
         hook(unraisable)
 
@@ -555,7 +566,11 @@ def cli(main: Callable[[list[str] | None], int]) -> Callable[[list[str] | None],
             sys.stdout.flush()
             print(f"error: {err}", file=sys.stderr)
             return EXIT_DIVERGED
-        except KeyboardInterrupt:
+        except BaseException as err:
+            # Ctrl-C, also when Python wrapped it in another exception (an interrupt
+            # inside a class body's __set_name__ surfaces as a RuntimeError)
+            if not (isinstance(err, KeyboardInterrupt) or _interrupted[0]):
+                raise
             sys.stdout.flush()
             # on a terminal a progress bar may hold the current line: start a new one
             lead = "\n" if sys.stderr.isatty() else ""

@@ -17,6 +17,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -202,47 +203,65 @@ def test_bad_input_in_a_subprocess(module, argv, flag, place) -> None:
 
 
 # ----------------------------------------------------------------------------- interrupts
-def _start(module: str, *argv: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", module, *argv],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+class Running:
+    """A command started in a subprocess, its stderr collected as it comes."""
+
+    def __init__(self, *argv: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", *argv],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.err = ""
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while chunk := self.proc.stderr.read(1):
+            self.err += chunk
+
+    def wait_for(self, ready, timeout: float = 90) -> None:
+        """Wait until ``ready()`` (the run is past validation, computing)."""
+        t0 = time.monotonic()
+        while not ready():
+            assert self.proc.poll() is None, self.err
+            assert time.monotonic() - t0 < timeout, f"never got going: {self.err}"
+            time.sleep(0.05)
+
+    def finish(self) -> int:
+        self.proc.wait(timeout=120)
+        self._reader.join(timeout=10)
+        self.proc.stderr.close()
+        return self.proc.returncode
 
 
-def _wait_for(proc: subprocess.Popen, parent: Path, pattern: str, timeout: float = 60) -> None:
-    """Wait until the run has reserved its partial output (it is past validation)."""
-    t0 = time.monotonic()
-    while not list(parent.glob(pattern)):
-        assert proc.poll() is None, proc.communicate()[1]
-        assert time.monotonic() - t0 < timeout, "the run never started writing"
-        time.sleep(0.05)
-
-
-# A study run long enough to be interrupted mid-computation (tens of seconds).
-LONG_STUDY = ["sims.logreg_divergence", "--seeds", "4096", "--steps", "2000", "--no-progress"]
+# A study run long enough to be interrupted mid-computation (tens of seconds); its first
+# progress bar shows that it is computing.
+LONG_STUDY = ["sims.logreg_divergence", "--seeds", "4096", "--steps", "2000"]
 
 
 @pytest.mark.parametrize(
-    "argv,target",
+    "argv,target,computing",
     [
-        (LONG_STUDY, "--out"),
-        (["proofs"], "--json"),
-        (["benchmarks", "--quick", "--workload", "da_compare"], "--out"),
+        (LONG_STUDY, "--out", "alpha-window vs rho"),
+        (["proofs"], "--json", None),
+        (["benchmarks", "--quick", "--workload", "da_compare"], "--out", None),
     ],
     ids=["study", "proofs", "benchmarks"],
 )
-def test_sigint_prints_interrupted_and_leaves_nothing(argv, target, tmp_path) -> None:
+def test_sigint_prints_interrupted_and_leaves_nothing(argv, target, computing, tmp_path) -> None:
     result = tmp_path / ("out" if target == "--out" else "report.json")
-    proc = _start(*argv, target, str(result))
-    _wait_for(proc, tmp_path, f".{result.name}.partial-*")
-    time.sleep(1.0)  # midway through the computation
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
-    assert "Traceback" not in err and err.strip().splitlines()[-1] == "interrupted", err
+    run = Running(*argv, target, str(result))
+    if computing is None:  # no progress bar: wait for the reserved output, then a second
+        run.wait_for(lambda: list(tmp_path.glob(f".{result.name}.partial-*")))
+        time.sleep(1.0)
+    else:
+        run.wait_for(lambda: computing in run.err)
+    run.proc.send_signal(signal.SIGINT)
+    assert run.finish() == 130, run.err
+    assert "Traceback" not in run.err and run.err.strip().splitlines()[-1] == "interrupted"
     assert list(tmp_path.iterdir()) == []  # no result, no partial file or directory
 
 
@@ -252,16 +271,15 @@ def test_sigkill_during_overwrite_keeps_the_finished_results(tmp_path) -> None:
     (out / "summary.json").write_text('{"an": "earlier complete run"}\n')
     (out / "table.md").write_text("earlier table\n")
     before = _listing(out)
-    proc = _start(*LONG_STUDY, "--out", str(out), "--overwrite")
-    _wait_for(proc, tmp_path, ".out.partial-*")
-    time.sleep(1.0)
-    proc.kill()
-    proc.communicate(timeout=60)
+    run = Running(*LONG_STUDY, "--out", str(out), "--overwrite")
+    run.wait_for(lambda: "alpha-window vs rho" in run.err)
+    run.proc.kill()
+    run.finish()
     # the earlier results are intact and unmixed; the killed run's files stay in a hidden
     # partial directory that never looks finished
     assert _listing(out) == before
     partial = [p for p in tmp_path.iterdir() if p.name != "out"]
-    assert all(p.name.startswith(".out.partial-") for p in partial)
+    assert partial and all(p.name.startswith(".out.partial-") for p in partial)
     assert not any((p / "summary.json").exists() for p in partial)
 
 
