@@ -17,7 +17,7 @@ chosen so that :math:`\sum_R \text{weight} = |R|` and
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -34,7 +34,45 @@ __all__ = [
 ]
 
 
-class Dataset(NamedTuple):
+class _DatasetFields(NamedTuple):
+    x: jax.Array
+    y: jax.Array
+    forget: jax.Array
+    weight: jax.Array
+
+
+def _check_dataset(x: Any, y: Any, forget: Any, weight: Any) -> None:
+    """Shape and type checks of a :class:`Dataset` built from arrays (trace-time only).
+
+    JAX rebuilds pytrees with placeholders (``None``, ints of ``in_axes``, sentinel
+    objects) as leaves; those carry no shape and are not checked.
+    """
+    fields = {"x": x, "y": y, "forget": forget, "weight": weight}
+    for name, v in fields.items():
+        if isinstance(v, (str, bytes)):
+            raise TypeError(f"Dataset {name} must be an array, got {type(v).__name__}")
+    if not all(hasattr(v, "shape") and hasattr(v, "dtype") for v in fields.values()):
+        return
+    if all(len(v.shape) == 0 for v in fields.values()):
+        return  # a per-field summary (e.g. ``tree_map(jnp.mean, data)``), not a data set
+    if len(x.shape) < 2:
+        raise ValueError(f"Dataset x must have shape (n, d), got {tuple(x.shape)}")
+    n = x.shape[-2]
+    for name in ("y", "forget", "weight"):
+        # leading (batch) axes may differ: a field shared by a batch is not stacked
+        shape = tuple(fields[name].shape)
+        if not shape or shape[-1] != n:
+            raise ValueError(
+                f"Dataset {name} must have shape ({n},), one entry per row of x (shape "
+                f"{tuple(x.shape)}), got {shape}"
+            )
+    for name, v in fields.items():
+        dt = np.dtype(v.dtype)
+        if not (dt == np.bool_ or np.issubdtype(dt, np.floating) or np.issubdtype(dt, np.integer)):
+            raise TypeError(f"Dataset {name} must have a real (or boolean) dtype, got {dt}")
+
+
+class Dataset(_DatasetFields):
     r"""A weighted binary-classification data set (a pytree).
 
     Fields:
@@ -58,12 +96,20 @@ class Dataset(NamedTuple):
         ([False, False, True, True, False, True], [1.0, 1.0, 0.5, 0.5, 8.0, 2.0])
         >>> float(data.n_retain), float(data.n_forget), float(data.n_total)
         (10.0, 3.0, 13.0)
+
+    Raises:
+        ValueError: if ``y``, ``forget`` or ``weight`` does not have one entry per row
+            of ``x`` on its last axis (checked when the fields are arrays or tracers;
+            leading batch axes may differ, so a field shared by a batch need not be
+            stacked).
+        TypeError: if a field is a string or has a complex dtype.
     """
 
-    x: jax.Array
-    y: jax.Array
-    forget: jax.Array
-    weight: jax.Array
+    __slots__ = ()
+
+    def __new__(cls, x: Any, y: Any, forget: Any, weight: Any) -> Dataset:
+        _check_dataset(x, y, forget, weight)
+        return super().__new__(cls, x, y, forget, weight)
 
     @property
     def n_retain(self) -> jax.Array:

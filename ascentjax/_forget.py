@@ -323,6 +323,9 @@ def accuracy(
     Returns:
         A scalar in :math:`[0, 1]` (0 when the weights sum to 0).
 
+    Raises:
+        ValueError: if the shapes of ``w``, ``x`` and ``y`` do not match (trace time).
+
     Example:
         >>> import jax.numpy as jnp
         >>> import ascentjax as aj
@@ -332,7 +335,14 @@ def accuracy(
     """
     x = jnp.asarray(x)
     y = jnp.asarray(y)
-    correct = y * (x @ jnp.asarray(w)) > 0
+    w = jnp.asarray(w)
+    if x.ndim != 2:
+        raise ValueError(f"x must have shape (n, d), got {x.shape}")
+    if w.shape != x.shape[-1:]:
+        raise ValueError(f"w must have shape ({x.shape[-1]},) to match x {x.shape}, got {w.shape}")
+    if y.shape != x.shape[:-1]:
+        raise ValueError(f"y must have shape ({x.shape[0]},) to match x {x.shape}, got {y.shape}")
+    correct = y * (x @ w) > 0
     dt = jnp.result_type(x, float)
     v = jnp.ones(correct.shape, dt) if weight is None else jnp.asarray(weight).astype(dt)
     total = jnp.sum(v)

@@ -214,6 +214,7 @@ def lambertw(z: ArrayLike, branch: int = 0) -> Array:
 
     Raises:
         ValueError: if ``branch`` is not ``0`` or ``-1``.
+        TypeError: if ``z`` is complex (or not numeric).
 
     Example:
         >>> import jax.numpy as jnp
@@ -235,5 +236,7 @@ def lambertw(z: ArrayLike, branch: int = 0) -> Array:
         or branch not in (0, -1)
     ):
         raise ValueError(f"branch must be 0 (principal) or -1 (lower), got {branch!r}")
-    z = _float_dtype(jnp.asarray(z))
-    return _lambertw(z, int(branch))
+    z = jnp.asarray(z)
+    if not (jnp.issubdtype(z.dtype, jnp.floating) or jnp.issubdtype(z.dtype, jnp.integer)):
+        raise TypeError(f"z must be real (W is only implemented on the real line), got {z.dtype}")
+    return _lambertw(_float_dtype(z), int(branch))

@@ -48,6 +48,10 @@ def margins(w: ArrayLike, data: Dataset) -> jax.Array:
     Returns:
         The margins, shape ``(n,)``.
 
+    Raises:
+        ValueError: if ``w`` does not have shape ``(d,)`` with ``d`` the features of
+            ``data.x`` (checked at trace time; the objectives below inherit it).
+
     Example:
         >>> import jax.numpy as jnp
         >>> import ascentjax as aj
@@ -55,7 +59,14 @@ def margins(w: ArrayLike, data: Dataset) -> jax.Array:
         >>> aj.margins(jnp.array([0.5]), data).tolist()
         [0.5, 0.5, 0.5, 0.5, 0.0, 0.0]
     """
-    return data.y * (data.x @ jnp.asarray(w))
+    w = jnp.asarray(w)
+    d = jnp.shape(data.x)[-1]
+    if w.ndim != 1 or w.shape[0] != d:
+        raise ValueError(
+            f"w must have shape ({d},) to match data.x of shape {tuple(jnp.shape(data.x))}, "
+            f"got {w.shape}"
+        )
+    return data.y * (data.x @ w)
 
 
 def _normalised(weight: jax.Array) -> jax.Array:

@@ -144,6 +144,11 @@ def _linear_objective(
 
     def objective(w: Params, batch: _LinearBatch) -> jax.Array:
         w = jnp.asarray(w)
+        d = batch.zt.shape[-2]
+        if w.ndim != 1 or w.shape[0] != d:
+            raise ValueError(
+                f"w must have shape ({d},) to match data.x with {d} features, got {w.shape}"
+            )
         m = w @ batch.zt
         return jnp.sum(coefficients(batch) * loss_fn(m)) + 0.5 * lam * jnp.sum(jnp.square(w))
 

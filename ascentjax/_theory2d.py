@@ -1016,9 +1016,17 @@ def window_edges(alphas: ArrayLike, mask: ArrayLike) -> tuple[float, float]:
         >>> import ascentjax as aj
         >>> aj.window_edges([0.1, 0.2, 0.3], [False, True, True])
         (0.2, 0.3)
+
+    Raises:
+        ValueError: if ``mask`` and ``alphas`` differ in shape.
+        TypeError: if ``mask`` is not boolean.
     """
     a = np.asarray(alphas, dtype=float)
-    m = np.asarray(mask, dtype=bool)
+    m = np.asarray(mask)
+    if m.dtype != np.bool_:
+        raise TypeError(f"mask must be boolean, got dtype {m.dtype}")
+    if m.shape != a.shape:
+        raise ValueError(f"mask must have the shape of alphas {a.shape}, got {m.shape}")
     if not m.any():
         return float("nan"), float("nan")
     return float(a[m].min()), float(a[m].max())

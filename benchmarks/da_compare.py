@@ -711,25 +711,26 @@ def summary_lines(record: dict) -> list[str]:
         f"da_compare  S={cfg['S']} n={cfg['n']} d={cfg['d']} T={cfg['T']} float32 logistic, "
         f"{record['gflop']:.2f} GFLOP; peaks: matmul {pk['peak_gflops']:.0f} GFLOP/s, "
         f"copy {pk['copy_gbps']:.1f} GB/s; torch: {record['torch']}",
-        f"sigmoid rate {pk['sigmoid_gevals']:.2f} G/s; % bound: of the flop bound "
+        f"sigmoid rate {pk['sigmoid_gevals']:.2f} G/s; %bound: of the flop bound "
         f"{record['results'][0]['roofline']['bound_s']:.3f} s / of the flop+sigmoid bound "
-        f"{record['results'][0]['roofline']['bound_with_sigmoid_s']:.3f} s",
-        f"{'impl':<19} {'layout':<44} {'compile s':>9} {'warm s':>8} {'x numpy':>8} "
-        f"{'GFLOP/s':>8} {'% bound':>8} {'% +sig':>7} {'cpu s':>6} {'load':>5}",
+        f"{record['results'][0]['roofline']['bound_with_sigmoid_s']:.3f} s; x np: speed-up over "
+        "NumPy",
+        f"{'impl':<18} {'compile':>7} {'warm s':>6} {'x np':>6} {'GFLOP/s':>7} "
+        f"{'%bound':>6} {'%+sig':>6} {'cpu s':>5} {'load':>4} layout",
     ]
     rows = record["results"] + record["shared_data_results"]
     for i, r in enumerate(rows):
         if i == len(record["results"]):
-            lines.append("-- one data set shared by all seeds (x numpy = vs per-seed-data numpy):")
+            lines.append("-- one data set shared by all seeds (x np = vs per-seed-data numpy):")
         comp = f"{r['compile_s']:.2f}" if "compile_s" in r else "-"
         rf = r["roofline"]
         cpu = "-" if r.get("cpu_s_per_call") is None else f"{r['cpu_s_per_call']:.3f}"
         lines.append(
-            f"{r['impl']:<19} {r['layout'][:44]:<44} {comp:>9} {r['warm_s']:>8.3f} "
-            f"{r['speedup_vs_numpy']:>8.1f} {rf['achieved_gflops']:>8.1f} "
-            f"{100 * rf['fraction_of_bound']:>7.1f}% "
-            f"{100 * rf['fraction_of_bound_with_sigmoid']:>6.1f}% "
-            f"{cpu:>6} {r['loadavg_1min'] or 0:>5.1f}"
+            f"{r['impl']:<18} {comp:>7} {r['warm_s']:>6.3f} "
+            f"{r['speedup_vs_numpy']:>6.1f} {rf['achieved_gflops']:>7.1f} "
+            f"{100 * rf['fraction_of_bound']:>5.1f}% "
+            f"{100 * rf['fraction_of_bound_with_sigmoid']:>5.1f}% "
+            f"{cpu:>5} {r['loadavg_1min'] or 0:>4.1f} {r['layout'][:45]}"
         )
     lines.append(
         f"max relative disagreement {max(record['agreement_rel_err'].values()):.1e} "

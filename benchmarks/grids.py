@@ -217,7 +217,7 @@ def summary_lines(record: dict) -> list[str]:
         extra = ""
         if "points_per_s" in r:
             extra = f"  {r['points_per_s']:.0f} points/s"
-            if r.get("extrapolated"):
+            if r.get("extrapolated") and not record.get("quick"):
                 extra += f", full grid ~{r['extrapolated_full_grid_s']:.0f} s (extrapolated)"
         if "speedup_vs_numpy" in r:
             extra += f"  {r['speedup_vs_numpy']:.1f}x numpy"

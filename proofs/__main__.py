@@ -12,46 +12,45 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from sims._common import cli, exit_script, make_parser, open_output_file
 
 from . import MODULES, run_check
 from ._report import DISCREPANCY, FAIL, PASS, summary
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m proofs",
-        description=__doc__.splitlines()[0],
-        epilog="Exit status: 1 if a claim failed, 0 otherwise (paper discrepancies do not "
-        "count as failures).",
+    p = make_parser("python -m proofs", __doc__.splitlines()[0])
+    p.epilog = (
+        "Exit status: 1 if a claim failed, 0 otherwise (paper discrepancies do not "
+        "count as failures)."
     )
     p.add_argument(
         "--only",
         action="append",
         choices=sorted(MODULES),
         metavar="NAME",
-        help=f"run only this module (repeatable); one of {', '.join(MODULES)}",
+        help=f"run only this module (repeatable), one of {', '.join(MODULES)} (default: all)",
     )
     p.add_argument("--fast", action="store_true", help="small grids (a quick smoke run)")
-    p.add_argument("--json", type=Path, metavar="PATH", help="also write the report as JSON")
+    p.add_argument(
+        "--json",
+        type=Path,
+        metavar="PATH",
+        help="also write the report as JSON to this file (default: none)",
+    )
     return p
 
 
-def _write_json(path: Path, payload: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".proofs", suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(payload, fh, indent=2, allow_nan=False)
-    os.replace(tmp, path)
-
-
+@cli
 def main(argv: list[str] | None = None) -> int:
     """Run the checks; return the exit status."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    report = None if args.json is None else open_output_file(parser, args.json, "--json")
     names = args.only or list(MODULES)
     t0 = time.perf_counter()
     results = []
@@ -75,31 +74,30 @@ def main(argv: list[str] | None = None) -> int:
         f"\n{n[PASS]} passed, {n[FAIL]} failed, {n[DISCREPANCY]} discrepancies with the paper "
         f"({sum(n.values())} claims, {grid} grid, {total:.1f} s)"
     )
-    if args.json is not None:
-        _write_json(
-            args.json,
-            {
-                "grid": grid,
-                "seconds": total,
-                "passed": n[PASS],
-                "failed": n[FAIL],
-                "discrepancies": [
-                    {
-                        "module": module,
-                        "name": c.name,
-                        "section": c.section,
-                        "printed": c.printed,
-                        "computed": c.computed,
-                        "truth": c.truth,
-                    }
-                    for module, c in disc
-                ],
-                "modules": [r.as_dict() for r in results],
-            },
-        )
-        print(f"report written to {args.json}")
+    if report is not None:
+        payload = {
+            "grid": grid,
+            "seconds": total,
+            "passed": n[PASS],
+            "failed": n[FAIL],
+            "discrepancies": [
+                {
+                    "module": module,
+                    "name": c.name,
+                    "section": c.section,
+                    "printed": c.printed,
+                    "computed": c.computed,
+                    "truth": c.truth,
+                }
+                for module, c in disc
+            ],
+            "modules": [r.as_dict() for r in results],
+        }
+        with open(report.tmp, "w", encoding="utf-8") as fh:
+            json.dump(payload, fh, indent=2, allow_nan=False)
+        print(f"report written to {report.commit()}")
     return 1 if n[FAIL] else 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    exit_script(main)

@@ -26,13 +26,18 @@ import numpy as np
 from sims._common import (
     add_output_flags,
     bounded,
+    check_memory,
+    check_representable,
+    cli,
+    exit_script,
+    make_parser,
     markdown_table,
-    positive_float,
+    open_output,
     positive_int,
-    prepare_out_dir,
+    run_info,
     save_figure,
+    study_config,
     use_headless_matplotlib,
-    write_json,
     write_text,
 )
 from sims._devices import add_devices_flag, configure_devices
@@ -62,32 +67,129 @@ THEORY_POINTS = [
 ]
 
 
+# Largest accepted magnitudes: far beyond the regimes the atlas is about (every map has
+# long diverged there), and small enough that the grids and axes stay finite in float32.
+MAX_ETA = 1e6
+MAX_LAM = 1e3
+MAX_FR = 1e3
+MAX_ALPHA = 1e3
+
+
+def _rate(high: float) -> Any:
+    return bounded(float, low=0.0, high=high, low_inclusive=False)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m sims.da_atlas",
-        description="Phase diagrams, bifurcation diagram and Lyapunov exponents of DA maps.",
+    p = make_parser(
+        "python -m sims.da_atlas",
+        "Phase diagrams, bifurcation diagram and Lyapunov exponents of DA maps.",
     )
-    p.add_argument("--n", type=bounded(int, low=8), default=512, help="1-D grid side (512)")
-    p.add_argument("--n2d", type=bounded(int, low=8), default=256, help="2-D grid side (256)")
-    p.add_argument("--n-bif", type=bounded(int, low=8), default=1024, help="f values (1024)")
-    p.add_argument("--iters", type=bounded(int, low=256), default=2048, help="steps per orbit")
-    p.add_argument("--record", type=bounded(int, low=192), default=256, help="recorded steps")
-    p.add_argument("--max-period", type=bounded(int, low=1, high=32), default=32)
-    p.add_argument("--r", type=bounded(float, low=0, high=1, low_inclusive=False), default=0.05)
-    p.add_argument("--lam", type=positive_float, default=0.01, help="ridge λ per half-step")
-    p.add_argument("--w0", type=bounded(float, low=-20, high=20), default=1.0)
-    p.add_argument("--eta-min", type=positive_float, default=0.1)
-    p.add_argument("--eta-max", type=positive_float, default=100.0)
-    p.add_argument("--fr-max", type=positive_float, default=8.0, help="largest f/r")
-    p.add_argument("--fr", type=positive_float, default=2.0, help="f/r of the (η, λ) plane")
-    p.add_argument("--lam-min", type=positive_float, default=1e-3)
-    p.add_argument("--lam-max", type=positive_float, default=1.0)
     p.add_argument(
-        "--bif-eta", type=positive_float, nargs="+", default=[1.0, 0.1], help="η of bifurcation"
+        "--n", type=bounded(int, low=8), default=512, help="side of the 1-D grids (points, >= 8)"
     )
-    p.add_argument("--rho", type=bounded(float, low=0, high=1, high_inclusive=False), default=0.8)
-    p.add_argument("--alpha-max", type=positive_float, default=0.4)
-    p.add_argument("--chunk", type=positive_int, default=4096, help="orbits per vmapped chunk")
+    p.add_argument(
+        "--n2d", type=bounded(int, low=8), default=256, help="side of the 2-D grid (points, >= 8)"
+    )
+    p.add_argument(
+        "--n-bif",
+        type=bounded(int, low=8),
+        default=1024,
+        help="f values of the bifurcation diagram (>= 8)",
+    )
+    p.add_argument(
+        "--iters",
+        type=bounded(int, low=256),
+        default=2048,
+        help="iterations per orbit, transient plus recorded (>= 256)",
+    )
+    p.add_argument(
+        "--record",
+        type=bounded(int, low=192),
+        default=256,
+        help="recorded iterations per orbit, >= 128 + 2 --max-period and < --iters",
+    )
+    p.add_argument(
+        "--max-period",
+        type=bounded(int, low=1, high=32),
+        default=32,
+        help="longest cycle detected as periodic, in [1, 32]",
+    )
+    p.add_argument(
+        "--r",
+        type=bounded(float, low=0, high=1, low_inclusive=False),
+        default=0.05,
+        help="retain pull r of the per-coordinate map, in (0, 1]",
+    )
+    p.add_argument(
+        "--lam",
+        type=_rate(MAX_LAM),
+        default=0.01,
+        help=f"ridge lambda per half-step, in (0, {MAX_LAM:g}]",
+    )
+    p.add_argument(
+        "--w0",
+        type=bounded(float, low=-20, high=20),
+        default=1.0,
+        help="start of every per-coordinate orbit, in [-20, 20]",
+    )
+    p.add_argument(
+        "--eta-min",
+        type=_rate(MAX_ETA),
+        default=0.1,
+        help=f"smallest step size eta of the grids (log axis), in (0, {MAX_ETA:g}]",
+    )
+    p.add_argument(
+        "--eta-max",
+        type=_rate(MAX_ETA),
+        default=100.0,
+        help=f"largest step size eta of the grids (log axis), in (--eta-min, {MAX_ETA:g}]",
+    )
+    p.add_argument(
+        "--fr-max",
+        type=_rate(MAX_FR),
+        default=8.0,
+        help=f"largest forget/retain ratio f/r of the grids, in (0, {MAX_FR:g}]",
+    )
+    p.add_argument(
+        "--fr",
+        type=_rate(MAX_FR),
+        default=2.0,
+        help=f"f/r of the (eta, lambda) plane, in (0, {MAX_FR:g}]",
+    )
+    p.add_argument(
+        "--lam-min",
+        type=_rate(MAX_LAM),
+        default=1e-3,
+        help=f"smallest lambda of the (eta, lambda) plane (log axis), in (0, {MAX_LAM:g}]",
+    )
+    p.add_argument(
+        "--lam-max",
+        type=_rate(MAX_LAM),
+        default=1.0,
+        help=f"largest lambda of the (eta, lambda) plane, in (--lam-min, {MAX_LAM:g}]",
+    )
+    p.add_argument(
+        "--bif-eta",
+        type=_rate(MAX_ETA),
+        nargs="+",
+        default=[1.0, 0.1],
+        help=f"step size(s) eta of the bifurcation diagrams, each in (0, {MAX_ETA:g}]",
+    )
+    p.add_argument(
+        "--rho",
+        type=bounded(float, low=0, high=1, high_inclusive=False),
+        default=0.8,
+        help="correlation rho of the 2-D block, in [0, 1)",
+    )
+    p.add_argument(
+        "--alpha-max",
+        type=_rate(MAX_ALPHA),
+        default=0.4,
+        help=f"largest alpha = |S_j| / |S_i| of the 2-D block grid, in (0, {MAX_ALPHA:g}]",
+    )
+    p.add_argument(
+        "--chunk", type=positive_int, default=4096, help="orbits per vmapped chunk (>= 1)"
+    )
     p.add_argument("--x64", action="store_true", help="float64 instead of float32")
     add_output_flags(p)
     add_devices_flag(p)
@@ -103,6 +205,16 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         parser.error("argument --record: must be smaller than --iters")
     if args.record < 128 + 2 * args.max_period:
         parser.error("argument --record: must be at least 128 + 2 * --max-period")
+    check_representable(parser, args, "float64" if args.x64 else "float32")
+    size = 8 if args.x64 else 4
+    # per grid point: the classifier's inputs and outputs, and the figure's mesh cell
+    # (6 per-coordinate panels and the period map; 3 block panels)
+    grid_1d = args.n**2 * (4 * 12 * size + 7 * 200)
+    grid_2d = args.n2d**2 * 3 * (12 * size + 200)
+    orbits = args.chunk * args.record * 2 * size * 3  # one chunk's recorded orbits
+    bif = len(args.bif_eta) * args.n_bif * (128 * (size + 60) + 12 * size)
+    flags = ["--n", "--n2d", "--n-bif", "--chunk", "--record", "--bif-eta"]
+    check_memory(parser, args, grid_1d + grid_2d + orbits + bif, flags)
 
 
 def _boundaries(r: float, lam: float) -> dict[str, float]:
@@ -272,7 +384,7 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     summary = {
         "study": STUDY,
         "dtype": "float64" if args.x64 else "float32",
-        "params": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "params": study_config(args),
         "regimes": list(aj.REGIMES),
         "fractions": {k: _counts(v, aj.REGIMES) for k, v in panels.items()},
         "iterative_eta_fr_period_counts": period_counts,
@@ -288,11 +400,9 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
             }
             for e, v in bif.items()
         },
-        "timings_s": timings,
-        "total_compute_s": float(sum(timings.values())),
-        "figures": figs,
+        "figures": [Path(f).name for f in figs],
     }
-    return summary
+    return summary, timings
 
 
 def _panel(ax, x, y, codes, regimes, *, logx=False) -> None:
@@ -425,16 +535,16 @@ def _figures(args, out, regimes, eta, fr, lams, panels, f_bif, bif, eta2, alpha,
     return files
 
 
+@cli
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_devices(args.devices)  # before JAX starts: one CPU device per core
     _check(parser, args)
-    out = prepare_out_dir(parser, args.out, STUDY, args.overwrite)
+    out = open_output(parser, args.out, STUDY, args.overwrite)
     use_headless_matplotlib()
     t0 = time.perf_counter()
-    summary = run(args, out)
-    summary["wall_s"] = time.perf_counter() - t0
+    summary, timings = run(args, out.dir)
     regimes = summary["regimes"]
     rows = [[k] + [v[n] for n in regimes] for k, v in summary["fractions"].items()]
     table = "## Fraction of each regime per panel\n\n" + markdown_table(
@@ -459,16 +569,22 @@ def main(argv: list[str] | None = None) -> int:
         trows,
         floatfmt=".4g",
     )
-    write_json(out / "summary.json", summary)
     write_text(out / "table.md", table)
-    print(table)
-    print(f"compute {summary['total_compute_s']:.1f} s, wall {summary['wall_s']:.1f} s")
-    print(
-        f"wrote {out}/summary.json, table.md, "
-        + ", ".join(Path(f).name for f in summary["figures"])
+    compute = float(sum(timings.values()))
+    wall = time.perf_counter() - t0
+    info = run_info(
+        STUDY,
+        argv,
+        dtype=summary["dtype"],
+        timings_s={**timings, "total_compute": compute},
+        wall_s=wall,
     )
+    final = out.finish(summary, info)
+    print(table)
+    print(f"compute {compute:.1f} s, wall {wall:.1f} s")
+    print(f"wrote {final}/summary.json, table.md, " + ", ".join(summary["figures"]))
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    exit_script(main)

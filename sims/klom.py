@@ -34,17 +34,24 @@ from typing import Any
 import numpy as np
 
 from sims._common import (
+    SEED_MAX,
+    ReferenceDiverged,
     add_output_flags,
     bounded,
+    check_memory,
+    check_representable,
+    cli,
+    exit_script,
+    make_parser,
     markdown_table,
     nonnegative_int,
-    positive_float,
+    open_output,
     positive_int,
-    prepare_out_dir,
     progress,
+    run_info,
     save_figure,
+    seed_int,
     use_headless_matplotlib,
-    write_json,
     write_text,
 )
 from sims._devices import add_devices_flag, configure_devices
@@ -54,19 +61,38 @@ METHODS = ("ga", "gda", "scrub")
 LABELS = {"ga": "GA", "gda": "GDA", "scrub": "SCRUB"}
 
 
+# Largest accepted magnitudes: far beyond any useful setting, and small enough that the
+# float32 training stays finite for at least one step (a stage that then diverges is
+# flagged).
+MAX_LR = 1e3
+# Unlearning rates may be absurd on purpose (a diverged run is reported, never scored);
+# above 1e30 the step itself overflows float32 arithmetic.
+MAX_UNLEARN_LR = 1e30
+MAX_RIDGE = 1e6
+
+
+def _rate(high: float) -> Any:
+    return bounded(float, low=0.0, high=high, low_inclusive=False)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m sims.klom",
-        description=(
-            "KLoM of GA / GDA / SCRUB unlearning on ensembles of small networks over a "
-            "hyperparameter grid, and the Ascent Forgets Illusion (paper Sec. 3, App. K)."
-        ),
+    p = make_parser(
+        "python -m sims.klom",
+        "KLoM of GA / GDA / SCRUB unlearning on ensembles of small networks over a "
+        "hyperparameter grid, and the Ascent Forgets Illusion (paper Sec. 3, App. K).",
     )
-    p.add_argument("--data", choices=("digits", "cifar10"), default="digits", help="data set")
+    p.add_argument(
+        "--data",
+        choices=("digits", "cifar10"),
+        default="digits",
+        help="data set: scikit-learn's 8x8 digits (1,438 training and 359 validation "
+        "images, bundled) or CIFAR-10 (50,000 + 10,000, from --data-dir)",
+    )
     p.add_argument(
         "--data-dir",
         default=None,
-        help="directory of the CIFAR-10 python batch files (required with --data cifar10)",
+        help="directory of the CIFAR-10 python batch files, required with --data cifar10 "
+        "(default: none)",
     )
     p.add_argument(
         "--max-train",
@@ -78,81 +104,107 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-eval",
         type=positive_int,
         default=None,
-        help="use only the first MAX_EVAL test examples as the validation split",
+        help="use only the first MAX_EVAL test examples as the validation split (default: all)",
     )
-    p.add_argument("--model", choices=("mlp", "cnn"), default="mlp", help="architecture (mlp)")
-    p.add_argument("--width", type=positive_int, default=64, help="MLP hidden width (64)")
+    p.add_argument("--model", choices=("mlp", "cnn"), default="mlp", help="architecture")
+    p.add_argument("--width", type=positive_int, default=64, help="MLP hidden width (units)")
     p.add_argument(
-        "--n-models", type=bounded(int, low=4), default=100, help="ensemble size N (100)"
+        "--n-models", type=bounded(int, low=4), default=100, help="ensemble size N (>= 4)"
     )
-    p.add_argument("--epochs", type=positive_int, default=15, help="training epochs (15)")
-    p.add_argument("--batch-size", type=positive_int, default=64, help="minibatch size (64)")
-    p.add_argument("--lr", type=positive_float, default=0.05, help="training step size (0.05)")
+    p.add_argument("--epochs", type=positive_int, default=15, help="training epochs (>= 1)")
+    p.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=64,
+        help="minibatch size (examples, at most half the training set)",
+    )
+    p.add_argument(
+        "--lr", type=_rate(MAX_LR), default=0.05, help=f"training step size, in (0, {MAX_LR:g}]"
+    )
     p.add_argument(
         "--forget-fractions",
         type=bounded(float, low=0.0, high=0.5, low_inclusive=False),
         nargs="+",
         default=[0.0002, 0.002, 0.01],
-        help="random forget-set sizes as fractions of the training set "
-        "(default 0.0002 0.002 0.01 = 10/100/500 of 50k)",
+        help="random forget-set sizes as fractions of the training set, each in (0, 0.5), "
+        "rounded up and floored at --min-forget. On the digits data (1,438 training "
+        "images) the defaults give 1 -> 5, 3 -> 5 and 15 examples: forget sets of 5 and 15; "
+        "on CIFAR-10 (50,000) they are the paper's 10, 100 and 500",
     )
     p.add_argument(
         "--min-forget",
         type=positive_int,
         default=5,
-        help="smallest forget set (5); sizes that coincide after this floor are merged",
+        help="smallest forget set (examples); sizes that coincide after this floor are "
+        "merged, and every size must stay below half the training set",
     )
     p.add_argument(
         "--datamodel-models",
         type=nonnegative_int,
         default=200,
-        help="subset models M of the datamodel estimator (200; 0 skips the PCA forget sets)",
+        help="subset models M of the datamodel estimator (0 skips the PCA forget sets)",
     )
     p.add_argument(
         "--datamodel-alpha",
         type=bounded(float, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False),
         default=0.5,
-        help="subset fraction of the datamodel models (0.5)",
+        help="fraction of the training set each datamodel model sees, in (0, 1)",
     )
-    p.add_argument("--ridge", type=positive_float, default=1.0, help="datamodel ridge (1.0)")
+    p.add_argument(
+        "--ridge",
+        type=_rate(MAX_RIDGE),
+        default=1.0,
+        help=f"ridge of the datamodel regression, in (0, {MAX_RIDGE:g}]",
+    )
     p.add_argument(
         "--pca-components",
         type=bounded(int, low=1, high=4),
         default=2,
-        help="principal components giving top/bottom forget sets (2)",
+        help="principal components giving top/bottom forget sets, in [1, 4]",
     )
     p.add_argument(
         "--methods", choices=METHODS, nargs="+", default=list(METHODS), help="methods to run"
     )
     p.add_argument(
         "--lrs",
-        type=positive_float,
+        type=_rate(MAX_UNLEARN_LR),
         nargs="+",
         default=[0.01, 0.03, 0.1, 0.3],
-        help="unlearning step sizes of the grid (0.01 0.03 0.1 0.3)",
+        help=f"unlearning step sizes of the grid, each in (0, {MAX_UNLEARN_LR:g}]",
     )
     p.add_argument(
         "--unlearn-epochs",
         type=positive_int,
         default=5,
-        help="epochs of unlearning; every epoch 1..E is a grid point (5)",
+        help="epochs of unlearning; every epoch 1..E is a grid point (>= 1)",
     )
     p.add_argument(
         "--mixes",
-        type=positive_float,
+        type=_rate(MAX_LR),
         nargs="+",
         default=[0.5, 1.0],
-        help="GDA ascent/descent step ratios of the grid (0.5 1.0)",
+        help=f"GDA ascent/descent step ratios of the grid, each in (0, {MAX_LR:g}]",
     )
     p.add_argument(
         "--descent-steps",
         type=positive_int,
         default=8,
-        help="retain (descent / SCRUB min) steps per unlearning epoch (8)",
+        help="retain (descent / SCRUB min) steps per unlearning epoch (>= 1)",
     )
-    p.add_argument("--bins", type=bounded(int, low=2, high=1000), default=20, help="KLoM bins")
-    p.add_argument("--eps", type=positive_float, default=1e-5, help="KLoM bin smoothing")
-    p.add_argument("--seed", type=nonnegative_int, default=0, help="master seed (0)")
+    p.add_argument(
+        "--bins",
+        type=bounded(int, low=2, high=1000),
+        default=20,
+        help="histogram bins of the KLoM estimate, in [2, 1000]",
+    )
+    p.add_argument(
+        "--eps",
+        type=bounded(float, low=0.0, high=1.0, low_inclusive=False),
+        default=1e-5,
+        help="KLoM floor on the oracle's bin probabilities where the unlearned ones are "
+        "non-zero (the reference estimator), in (0, 1]",
+    )
+    p.add_argument("--seed", type=seed_int, default=0, help=f"master seed, in [0, {SEED_MAX}]")
     add_output_flags(p)
     add_devices_flag(p)
     return p
@@ -169,21 +221,93 @@ def _tree_index(tree: Any, i: Any) -> Any:
     return jax.tree_util.tree_map(lambda a: a[i], tree)
 
 
-def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, Any]:
-    import jax
-    import jax.numpy as jnp
-
+def _load_data(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Any:
+    """The data set (exit 2 naming --data-dir when CIFAR-10 cannot be read)."""
     import ascentjax as aj
 
     if args.data == "cifar10":
         if not args.data_dir:
             parser.error("argument --data-dir: required with --data cifar10")
         try:
-            ds = aj.load_cifar10(args.data_dir, max_train=args.max_train)
-        except (FileNotFoundError, ValueError) as err:
-            parser.error(f"argument --data-dir: {err}")
+            return aj.load_cifar10(args.data_dir, max_train=args.max_train)
+        except Exception as err:  # a missing, unreadable or malformed batch file
+            parser.error(f"argument --data-dir: {' '.join(str(err).split())}")
+    return aj.load_digits(seed=args.seed)
+
+
+def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace, ds: Any) -> None:
+    """Checks that need the data set's size, and the memory estimate (exit 2)."""
+    check_representable(parser, args, "float32")
+    n = len(ds.x_train[: args.max_train])
+    nv = len(ds.x_test[: args.max_eval])
+    if args.batch_size > n // 2:
+        parser.error(f"argument --batch-size: must be <= half the training set ({n // 2})")
+    sizes = _forget_sizes(args.forget_fractions, n, args.min_forget)
+    if not sizes:
+        parser.error(
+            f"argument --min-forget: every forget set ({args.min_forget} or more examples) "
+            f"must be smaller than half the training set ({n // 2}); lower --min-forget or "
+            "raise --max-train"
+        )
+    # the ensembles (N pretrained, 2N oracles, E unlearning snapshots of N models, M
+    # datamodel models) with SGD state and a minibatch of activations, their margins,
+    # and the n x n datamodel matrix with its SVD workspace
+    shape = ds.x_train.shape[1:]
+    d_in = int(np.prod(shape))
+    c = int(ds.num_classes)
+    if args.model == "mlp":
+        params = d_in * args.width + args.width + args.width * c + c
+        act = args.batch_size * (d_in + args.width + c) * 12
     else:
-        ds = aj.load_digits(seed=args.seed)
+        h, w, ch = shape
+        params = 9 * ch * 16 + 16 + 9 * 16 * 32 + 32 + (-(-h // 4)) * (-(-w // 4)) * 32 * c + c
+        act = args.batch_size * h * w * 64 * 12
+    N, M, E = args.n_models, args.datamodel_models, args.unlearn_epochs
+    per_model = 16 * params + act
+    ensembles = 3 * N * per_model + E * N * (4 * params + 4 * (n + nv)) + 3 * N * 4 * (n + nv)
+    datamodels = M * (per_model + 8 * n)
+    matrix = 16 * n * n if M else 0
+    terms = {"--n-models": ensembles, "--datamodel-models": datamodels, "--max-train": matrix}
+    check_memory(parser, args, sum(terms.values()), terms)
+
+
+def _finite_models(margins: np.ndarray) -> np.ndarray:
+    """Which models of an ensemble have finite margins on every point (did not diverge)."""
+    return np.all(np.isfinite(margins), axis=-1)
+
+
+def _check_trained(
+    stage: str, margins: np.ndarray, accuracy: np.ndarray, y: Any, idx: Any = None
+) -> None:
+    """Stop the study (exit 1) when a reference ensemble diverged or learned nothing.
+
+    Diverged: some model's outputs are non-finite. Learned nothing: the ensemble's mean
+    training accuracy (on ``idx``, default every point) is within 2 points of always
+    predicting the commonest class, which is where a step size far too large leaves the
+    networks (collapsed, finite outputs).
+    """
+    ok = _finite_models(margins)
+    if not ok.all():
+        raise ReferenceDiverged(
+            f"{stage} diverged in {int((~ok).sum())} of {len(ok)} models (non-finite "
+            "outputs); lower --lr"
+        )
+    labels = np.asarray(y) if idx is None else np.asarray(y)[np.asarray(idx)]
+    acc = float(np.mean(accuracy))
+    base = float(np.max(np.bincount(labels)) / labels.size)
+    if acc <= base + 0.02:
+        raise ReferenceDiverged(
+            f"{stage} learned nothing: training accuracy {100 * acc:.1f}%, no better than "
+            f"always predicting the commonest class ({100 * base:.1f}%); lower --lr"
+        )
+
+
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser, ds: Any) -> dict[str, Any]:
+    import jax
+    import jax.numpy as jnp
+
+    import ascentjax as aj
+
     x = jnp.asarray(ds.x_train[: args.max_train])
     y = jnp.asarray(ds.y_train[: args.max_train])
     xv = jnp.asarray(ds.x_test[: args.max_eval])
@@ -191,8 +315,6 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, 
     n = int(x.shape[0])
     N = args.n_models
     half = N // 2
-    if args.batch_size > n // 2:
-        parser.error(f"argument --batch-size: must be <= half the training set ({n // 2})")
     net = (
         aj.MLP(hidden=(args.width,), num_classes=ds.num_classes)
         if args.model == "mlp"
@@ -241,6 +363,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, 
     pre = aj.train_ensemble(next(keys), net, x, y, n_models=N, **train_kw)
     pre_m = margins_all(pre)
     timings["pretrain"] = time.perf_counter() - t0
+    _check_trained("pretraining", pre_m[0], np.asarray(acc_fn(pre, x, y)), y)
 
     # 2. forget sets ------------------------------------------------------------------
     t0 = time.perf_counter()
@@ -292,6 +415,13 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, 
         o_tr, o_v = margins_all(orc)
         r_tr, r_v = margins_all(ref)
         t_oracle += time.perf_counter() - t0
+        _check_trained(
+            f"the oracle (retraining without {name})",
+            np.concatenate([o_tr, r_tr]),
+            np.asarray(acc_fn(orc2, x[R], y[R])),
+            y,
+            R,
+        )
 
         def score(m_tr: Any, m_v: Any, o_tr=o_tr, o_v=o_v, F=F, R=R) -> dict[str, float]:
             k_tr = klom_np(m_tr, o_tr)
@@ -394,7 +524,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, 
         ),
         datamodels=dm_info,
         forget_sets=results,
-        timings_s=timings,
+        timings_s=timings,  # main moves it to run.json: summary.json holds no timings
     )
 
 
@@ -630,24 +760,33 @@ def _illusion_table(summary: dict[str, Any]) -> str:
     return markdown_table(headers, rows, floatfmt=".3g")
 
 
+@cli
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_devices(args.devices)  # before JAX starts: one CPU device per core
-    out = prepare_out_dir(parser, args.out, STUDY, args.overwrite)
+    ds = _load_data(parser, args)
+    _validate(parser, args, ds)
+    out = open_output(parser, args.out, STUDY, args.overwrite)
     use_headless_matplotlib()
-    summary = run(args, parser)
-    write_json(out / "summary.json", summary)
+    t0 = time.perf_counter()
+    summary = run(args, parser, ds)
+    t = summary.pop("timings_s")
+    ts = time.perf_counter()
     save_figure(plot_grid(summary, "klom"), out / "klom_grid.png")
     save_figure(plot_grid(summary, "accuracy"), out / "accuracy_grid.png")
     save_figure(plot_illusion(summary), out / "illusion.png")
+    t["figures"] = time.perf_counter() - ts
     write_text(out / "table.md", render_table(summary))
+    wall = time.perf_counter() - t0
+    final = out.finish(summary, run_info(STUDY, argv, dtype="float32", timings_s=t, wall_s=wall))
     print(_illusion_table(summary))
-    t = summary["timings_s"]
     print("timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in t.items()))
-    print(f"wrote summary.json, klom_grid.png, accuracy_grid.png, illusion.png, table.md to {out}")
+    print(
+        f"wrote summary.json, klom_grid.png, accuracy_grid.png, illusion.png, table.md to {final}"
+    )
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    exit_script(main)

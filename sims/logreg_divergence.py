@@ -26,21 +26,29 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from sims._common import (
+    EXIT_DIVERGED,
+    SEED_MAX,
     add_output_flags,
+    bounded,
+    check_memory,
+    check_representable,
+    cli,
+    exit_script,
+    make_parser,
     markdown_table,
-    nonnegative_float,
-    positive_float,
+    open_output,
     positive_int,
-    prepare_out_dir,
     progress,
+    run_info,
     save_figure,
+    seed_int,
     unit_interval_open_right,
     use_headless_matplotlib,
     write_json,
@@ -52,52 +60,90 @@ STUDY = "logreg_divergence"
 RHO_GRID = np.round(np.arange(0.05, 0.951, 0.05), 4)  # for the window-vs-rho panel
 N_OBS = 100  # recorded points along each trajectory
 N_ALPHA = 200  # alpha grid of the window scans
+CHUNK = 256  # seeds per compiled chunk of the simulation
+# Largest accepted magnitudes: far beyond any meaningful setting (with lambda = 1e3 every
+# model is within 1e-3 of 0), yet small enough that the exact solver and the thresholds
+# stay finite in float64; a training stage they destabilise is flagged as diverged.
+MAX_LAM = 1e3
+MAX_LR = 1e6
+MAX_NOISE = 1e3
+MAX_ALPHA = 1e6
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m sims.logreg_divergence",
-        description=(
-            "Cross-correlated block (paper Sec. 5.1.2, Lemmas 6-10, Fig. 4): exact pretrained, "
-            "oracle and DA points, the detrimental alpha-window, and a simulated DA sweep."
-        ),
+    p = make_parser(
+        "python -m sims.logreg_divergence",
+        "Cross-correlated block (paper Sec. 5.1.2, Lemmas 6-10, Fig. 4): exact pretrained, "
+        "oracle and DA points, the detrimental alpha-window, and a simulated DA sweep.",
     )
     p.add_argument(
         "--rho",
         type=unit_interval_open_right,
         nargs="+",
         default=[0.8],
-        help="correlation strength(s) epsilon in [0, 1) (the paper's epsilon) [0.8]",
+        help="correlation strength(s) epsilon of the block, each in [0, 1)",
     )
-    p.add_argument("--alpha", type=nonnegative_float, default=0.05, help="|S_j|/|S_i| [0.05]")
-    p.add_argument("--lam", type=positive_float, default=0.01, help="ridge lambda > 0 [0.01]")
-    p.add_argument("--block-size", type=positive_int, default=50, help="|S_i| [50]")
-    p.add_argument("--n-retain", type=positive_int, default=900, help="|R| [900]")
-    p.add_argument("--n-forget", type=positive_int, default=100, help="|F| [100]")
-    p.add_argument("--loss", choices=("exp", "logistic"), default="exp", help="[exp]")
+    p.add_argument(
+        "--alpha",
+        type=bounded(float, low=0.0, high=MAX_ALPHA),
+        default=0.05,
+        help="forget-block size as a fraction of the retain block, alpha = |S_j| / |S_i|, "
+        f"in [0, {MAX_ALPHA:g}] and at most --n-forget / --block-size",
+    )
+    p.add_argument(
+        "--lam",
+        type=bounded(float, low=0.0, high=MAX_LAM, low_inclusive=False),
+        default=0.01,
+        help=f"ridge strength lambda, in (0, {MAX_LAM:g}]",
+    )
+    p.add_argument(
+        "--block-size",
+        type=positive_int,
+        default=50,
+        help="retain-block size |S_i| (samples, >= 1); the forget block has alpha |S_i|",
+    )
+    p.add_argument(
+        "--n-retain",
+        type=positive_int,
+        default=900,
+        help="retain-set size |R| (samples, >= --block-size); the rest is orthogonal filler",
+    )
+    p.add_argument(
+        "--n-forget",
+        type=positive_int,
+        default=100,
+        help="forget-set size |F| (samples, >= alpha --block-size)",
+    )
+    p.add_argument(
+        "--loss", choices=("exp", "logistic"), default="exp", help="margin loss of every stage"
+    )
     p.add_argument(
         "--method",
         choices=("simultaneous", "iterative"),
         default="simultaneous",
-        help="DA method simulated from the pretrained model [simultaneous]",
+        help="DA method simulated from the pretrained model",
     )
-    p.add_argument("--seeds", type=positive_int, default=1024, help="simulated seeds [1024]")
+    p.add_argument("--seeds", type=positive_int, default=1024, help="simulated seeds (>= 1)")
     p.add_argument(
-        "--noise", type=nonnegative_float, default=0.05, help="feature-noise std per seed [0.05]"
+        "--noise",
+        type=bounded(float, low=0.0, high=MAX_NOISE),
+        default=0.05,
+        help=f"standard deviation of the feature noise added per seed, in [0, {MAX_NOISE:g}]",
     )
     p.add_argument(
         "--steps",
         type=positive_int,
         default=1000,
-        help="gradient steps for pretraining, retraining and DA each [1000]",
+        help="gradient steps for pretraining, retraining and DA each (>= 1)",
     )
     p.add_argument(
         "--lr",
-        type=positive_float,
+        type=bounded(float, low=0.0, high=MAX_LR, low_inclusive=False),
         default=10.0,
-        help="step size (the objectives are averages with ridge ~lam, so O(10) is stable) [10]",
+        help=f"step size, in (0, {MAX_LR:g}]; the objectives are averages with ridge ~lambda, "
+        "so O(10) is stable",
     )
-    p.add_argument("--seed", type=int, default=0, help="PRNG seed [0]")
+    p.add_argument("--seed", type=seed_int, default=0, help=f"PRNG seed, in [0, {SEED_MAX}]")
     add_output_flags(p)
     add_devices_flag(p)
     return p
@@ -113,6 +159,13 @@ def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None
             f"argument --n-forget: must be >= alpha * block_size "
             f"({args.alpha * args.block_size:g}), got {args.n_forget}"
         )
+    check_representable(parser, args, "float64")
+    # per seed on the host: the recorded path, its distances and the endpoints, held twice
+    # (chunks + concatenation) plus the quantile workspace; per chunk on the device:
+    # 2 |S_i| + 2 rows of (x, y, forget, weight) and the workspace of three stages
+    host = args.seeds * (3 * 8 * (N_OBS + 1) + 64) * 3
+    device = min(args.seeds, CHUNK) * (2 * args.block_size + 2) * 33 * 8
+    check_memory(parser, args, host + device, ["--seeds", "--block-size"])
 
 
 # ----------------------------------------------------------------------------- exact part
@@ -234,8 +287,9 @@ def _simulate(rho: float, args: argparse.Namespace, disable: bool) -> dict[str, 
             dtype=jnp.float64,
         )
         w0 = jnp.zeros(2, jnp.float64)
-        pre = aj.run_rule(aj.pretrain(lr, lam=lam, loss=loss), w0, data, steps=steps).final
-        ora = aj.run_rule(aj.retrain(lr, lam=lam, loss=loss), w0, data, steps=steps).final
+        pre_run = aj.run_rule(aj.pretrain(lr, lam=lam, loss=loss), w0, data, steps=steps)
+        ora_run = aj.run_rule(aj.retrain(lr, lam=lam, loss=loss), w0, data, steps=steps)
+        pre, ora = pre_run.final, ora_run.final
         if args.method == "simultaneous":
             rule = aj.simultaneous_da(lr, lam=lam, loss=loss)
         else:
@@ -248,10 +302,12 @@ def _simulate(rho: float, args: argparse.Namespace, disable: bool) -> dict[str, 
             "path": path,
             "dist": jnp.linalg.norm(path - ora, axis=-1),
             "diverged": traj.diverged,
+            "pretrain_diverged": pre_run.diverged,
+            "oracle_diverged": ora_run.diverged,
         }
 
     keys = jax.random.split(jax.random.key(args.seed), args.seeds)
-    chunk = min(args.seeds, 256)
+    chunk = min(args.seeds, CHUNK)
     n_chunks = -(-args.seeds // chunk)
     run = jax.jit(jax.vmap(one_seed))
     parts = []
@@ -270,6 +326,9 @@ def _simulate(rho: float, args: argparse.Namespace, disable: bool) -> dict[str, 
         "farther_fraction": float(np.mean(farther)),
         "farther_count": int(np.sum(farther)),
         "diverged_fraction": float(np.mean(out["diverged"])),
+        "diverged_count": int(np.sum(out["diverged"])),
+        "pretrain_diverged_count": int(np.sum(out["pretrain_diverged"])),
+        "oracle_diverged_count": int(np.sum(out["oracle_diverged"])),
         "dist_to_oracle": {
             "mean": dist.mean(0).tolist(),
             "q05": np.quantile(dist, 0.05, axis=0).tolist(),
@@ -333,12 +392,30 @@ def _table(rho: float, res: dict[str, Any], args: argparse.Namespace) -> str:
             else f"[{lemma_w[0]:.4f}, {lemma_w[1]:.4f}]"
         ),
         f"- simulation ({args.method} DA, {args.seeds} seeds, noise {args.noise:g}, "
-        f"{sim['steps']} steps, lr {args.lr:g}): {sim['farther_count']} of {args.seeds} seeds "
-        f"({100 * sim['farther_fraction']:.1f}%) end farther from their oracle than they "
-        f"started; "
-        f"{100 * sim['diverged_fraction']:.1f}% diverged",
+        f"{sim['steps']} steps, lr {args.lr:g}): "
+        + (
+            "not compared: the reference models diverged (see below)"
+            if _reference_diverged(sim)
+            else f"{sim['farther_count']} of {args.seeds} seeds "
+            f"({100 * sim['farther_fraction']:.1f}%) end farther from their oracle than they "
+            "started"
+        ),
+        f"- diverged (|w| > 1e6 or non-finite): pretraining {sim['pretrain_diverged_count']}, "
+        f"oracle (retraining) {sim['oracle_diverged_count']}, DA {sim['diverged_count']} "
+        f"of {args.seeds} seeds",
     ]
-    return head + table + "\n" + "\n".join(lines) + "\n"
+    warn = ""
+    if _reference_diverged(sim):
+        warn = (
+            f"**Reference models diverged** (pretraining in {sim['pretrain_diverged_count']}, "
+            f"the oracle in {sim['oracle_diverged_count']} of {args.seeds} seeds): lower --lr "
+            "or --lam; the simulated distances compare against garbage.\n\n"
+        )
+    return head + warn + table + "\n" + "\n".join(lines) + "\n"
+
+
+def _reference_diverged(sim: dict[str, Any]) -> bool:
+    return bool(sim["pretrain_diverged_count"] or sim["oracle_diverged_count"])
 
 
 def _margin(path: np.ndarray, rho: float) -> tuple[np.ndarray, np.ndarray]:
@@ -492,12 +569,13 @@ def _summary(rho: float, res: dict[str, Any], args: argparse.Namespace) -> dict[
     }
 
 
+@cli
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_devices(args.devices)  # before JAX starts: one CPU device per core
     _validate(parser, args)
-    out = prepare_out_dir(parser, args.out, STUDY, args.overwrite)
+    out = open_output(parser, args.out, STUDY, args.overwrite)
 
     import jax
 
@@ -507,28 +585,47 @@ def main(argv: list[str] | None = None) -> int:
     disable = args.no_progress
     rhos = list(dict.fromkeys(args.rho))
     wv = _window_vs_rho(args, disable)
+    timings = {"window_vs_rho": time.perf_counter() - t0}
     results: dict[float, dict[str, Any]] = {}
-    tables = []
+    tables, summaries = [], {}
     for rho in rhos:
+        ts = time.perf_counter()
         res = _exact(rho, args)
         res["simulation"] = _simulate(rho, args, disable)
+        timings[f"rho={rho:g}"] = time.perf_counter() - ts
         results[rho] = res
-        where = out if len(rhos) == 1 else out / f"rho={rho:g}"
         table = _table(rho, res, args)
         tables.append(table)
-        write_json(where / "summary.json", _summary(rho, res, args))
-        write_text(where / "table.md", table)
-        save_figure(_figure(rho, res, wv, args), where / "divergence.png")
+        summaries[rho] = _summary(rho, res, args)
+        if len(rhos) > 1:
+            where = out.dir / f"rho={rho:g}"
+            save_figure(_figure(rho, res, wv, args), where / "divergence.png")
+            write_text(where / "table.md", table)
+            write_json(where / "summary.json", summaries[rho])
         print(table)
     if len(rhos) > 1:
-        write_text(out / "table.md", "\n".join(tables))
-        write_json(out / "window_vs_rho.json", wv)
         save_figure(_combined_figure(results, wv, args), out / "divergence.png")
+        summary = {"rho": rhos, "by_rho": {f"{r:g}": summaries[r] for r in rhos}}
     else:
-        write_json(out / "window_vs_rho.json", wv)
-    print(f"wrote {Path(out)} ({time.perf_counter() - t0:.1f} s)")
+        save_figure(_figure(rhos[0], results[rhos[0]], wv, args), out / "divergence.png")
+        summary = summaries[rhos[0]]
+    write_json(out / "window_vs_rho.json", wv)
+    write_text(out / "table.md", "\n".join(tables))
+    wall = time.perf_counter() - t0
+    info = run_info(STUDY, argv, dtype="float64", timings_s=timings, wall_s=wall)
+    final = out.finish(summary, info)
+    print(f"wrote {final} ({wall:.1f} s)")
+    diverged = [r for r in rhos if _reference_diverged(results[r]["simulation"])]
+    if diverged:
+        print(
+            "reference models diverged at rho = "
+            + ", ".join(f"{r:g}" for r in diverged)
+            + ": the simulated comparison is void (exit status 1)",
+            file=sys.stderr,
+        )
+        return EXIT_DIVERGED
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    exit_script(main)

@@ -27,77 +27,117 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from sims._common import (
+    EXIT_DIVERGED,
+    SEED_MAX,
     add_output_flags,
+    bounded,
+    check_memory,
+    check_representable,
+    cli,
+    exit_script,
+    make_parser,
     markdown_table,
-    nonnegative_float,
-    positive_float,
+    open_output,
     positive_int,
-    prepare_out_dir,
+    run_info,
     save_figure,
+    seed_int,
+    study_config,
     use_headless_matplotlib,
-    write_json,
     write_text,
 )
 from sims._devices import add_devices_flag, configure_devices
 
 STUDY = "one_coordinate"
+# Largest accepted magnitudes: far beyond any meaningful setting, yet small enough that
+# the closed forms stay finite in float64; a stage they destabilise is flagged diverged.
+MAX_LAM = 1e3
+MAX_LR = 1e6
+MAX_NOISE = 1e3
+MAX_BOUND = 1e300
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m sims.one_coordinate",
-        description=(
-            "One correlated coordinate (paper Sec. 5.1.1, Lemmas 2-5): simulated DA endpoints "
-            "over alpha against w_D, w_R, w_DA and the three branch cases."
-        ),
+    p = make_parser(
+        "python -m sims.one_coordinate",
+        "One correlated coordinate (paper Sec. 5.1.1, Lemmas 2-5): simulated DA endpoints "
+        "over alpha against w_D, w_R, w_DA and the three branch cases.",
     )
-    p.add_argument("--n-block", type=positive_int, default=5, help="|R_j| [5]")
-    p.add_argument("--n-retain", type=positive_int, default=100, help="|R| [100]")
-    p.add_argument("--n-forget", type=positive_int, default=10, help="|F| [10]")
     p.add_argument(
-        "--lam", type=positive_float, nargs="+", default=[0.01, 0.03], help="ridge(s) [0.01 0.03]"
+        "--n-block", type=positive_int, default=5, help="retain samples |R_j| on the coordinate"
+    )
+    p.add_argument(
+        "--n-retain", type=positive_int, default=100, help="retain-set size |R| (>= --n-block)"
+    )
+    p.add_argument("--n-forget", type=positive_int, default=10, help="forget-set size |F| (>= 1)")
+    p.add_argument(
+        "--lam",
+        type=bounded(float, low=0.0, high=MAX_LAM, low_inclusive=False),
+        nargs="+",
+        default=[0.01, 0.03],
+        help=f"ridge strength(s) lambda, each in (0, {MAX_LAM:g}]",
     )
     p.add_argument(
         "--alpha",
-        type=nonnegative_float,
+        type=bounded(float, low=0.0),
         nargs="+",
         default=None,
-        help="explicit alpha values (overrides the grid flags)",
+        help="explicit alpha = |F_j| / |R_j| values, each in [0, --n-forget / --n-block] "
+        "(default: a grid set by --alpha-min, --alpha-max and --alpha-points)",
     )
-    p.add_argument("--alpha-min", type=nonnegative_float, default=0.0, help="[0]")
+    p.add_argument(
+        "--alpha-min", type=bounded(float, low=0.0), default=0.0, help="smallest alpha of the grid"
+    )
     p.add_argument(
         "--alpha-max",
-        type=positive_float,
+        type=bounded(float, low=0.0, low_inclusive=False),
         default=None,
-        help="[1.5 x the largest case-2/3 boundary, capped at |F|/|R_j|]",
+        help="largest alpha of the grid, in (--alpha-min, --n-forget / --n-block] (default: "
+        "1.5 x the largest case-2/3 boundary, capped at --n-forget / --n-block)",
     )
-    p.add_argument("--alpha-points", type=positive_int, default=25, help="[25]")
-    p.add_argument("--seeds", type=positive_int, default=32, help="noisy seeds per point [32]")
-    p.add_argument("--noise", type=nonnegative_float, default=0.02, help="feature noise [0.02]")
-    p.add_argument("--steps", type=positive_int, default=2000, help="GD steps per phase [2000]")
-    p.add_argument("--lr", type=positive_float, default=10.0, help="step size [10]")
-    p.add_argument("--loss", choices=("exp", "logistic"), default="exp", help="[exp]")
+    p.add_argument(
+        "--alpha-points", type=positive_int, default=25, help="points of the alpha grid (>= 1)"
+    )
+    p.add_argument("--seeds", type=positive_int, default=32, help="noisy seeds per point (>= 1)")
+    p.add_argument(
+        "--noise",
+        type=bounded(float, low=0.0, high=MAX_NOISE),
+        default=0.02,
+        help=f"standard deviation of the feature noise, in [0, {MAX_NOISE:g}]",
+    )
+    p.add_argument(
+        "--steps", type=positive_int, default=2000, help="gradient steps per stage (>= 1)"
+    )
+    p.add_argument(
+        "--lr",
+        type=bounded(float, low=0.0, high=MAX_LR, low_inclusive=False),
+        default=10.0,
+        help=f"step size of every stage, in (0, {MAX_LR:g}]",
+    )
+    p.add_argument(
+        "--loss", choices=("exp", "logistic"), default="exp", help="margin loss of every stage"
+    )
     p.add_argument(
         "--method",
         choices=("simultaneous", "iterative"),
         default="simultaneous",
-        help="[simultaneous]",
+        help="DA method run from the pretrained model",
     )
     p.add_argument(
         "--bound",
-        type=positive_float,
+        type=bounded(float, low=0.0, high=MAX_BOUND, low_inclusive=False),
         default=None,
-        help="divergence box: a run whose |w| exceeds it is flagged diverged by the engine "
-        "[50 + 2 max w_R, beyond every stationary point DA can reach]",
+        help="divergence box, in (0, 1e+300]: a run whose |w| exceeds it is flagged diverged "
+        "(default: 50 + 2 max w_R, beyond every stationary point DA can reach)",
     )
-    p.add_argument("--seed", type=int, default=0, help="PRNG seed [0]")
+    p.add_argument("--seed", type=seed_int, default=0, help=f"PRNG seed, in [0, {SEED_MAX}]")
     add_output_flags(p)
     add_devices_flag(p)
     return p
@@ -127,6 +167,16 @@ def _alphas(parser: argparse.ArgumentParser, args: argparse.Namespace) -> np.nda
 def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if args.n_retain < args.n_block:
         parser.error(f"argument --n-retain: must be >= --n-block ({args.n_block})")
+    check_representable(parser, args, "float64")
+
+
+def _check_memory(parser: argparse.ArgumentParser, args: argparse.Namespace, n_alpha: int):
+    # every (lambda, alpha, seed) run at once: its data set of 2 |R_j| + 2 rows, the
+    # workspace of three stages, and the results kept on the host
+    runs = len(args.lam) * n_alpha * args.seeds
+    need = runs * ((2 * args.n_block + 2) * 33 * 8 + 256)
+    flags = ["--seeds", "--n-block", "--lam"] + (["--alpha-points"] if args.alpha is None else [])
+    check_memory(parser, args, need, flags)
 
 
 # ----------------------------------------------------------------------------- theory
@@ -188,7 +238,8 @@ def _simulate(alphas: np.ndarray, args: argparse.Namespace, bound: float) -> dic
             "da": da.final[0],
             "diverged": da.diverged,
             "diverged_at": da.diverged_at,
-            "setup_diverged": pre.diverged | ora.diverged,
+            "pretrain_diverged": pre.diverged,
+            "oracle_diverged": ora.diverged,
         }
 
     keys = jax.random.split(jax.random.key(args.seed), n_seed)
@@ -216,7 +267,11 @@ def _stats(th: dict, sim: dict, args: argparse.Namespace) -> list[dict[str, Any]
             q95 = float(np.quantile(da, 0.95)) if da.size else math.nan
             err = abs(med - w_da) if (da.size and math.isfinite(w_da)) else math.nan
             frac = float(np.mean(div))
-            if case == 3:
+            pre_div = float(np.mean(sim["pretrain_diverged"][i, j]))
+            ora_div = float(np.mean(sim["oracle_diverged"][i, j]))
+            if pre_div or ora_div:
+                agree = False  # no reference to compare against
+            elif case == 3:
                 agree = frac == 1.0
             else:
                 # the seed band (plus a 1e-3 floor for the noise-free run) must cover theory
@@ -237,6 +292,8 @@ def _stats(th: dict, sim: dict, args: argparse.Namespace) -> list[dict[str, Any]
                     "da_sim_q95": q95,
                     "da_abs_error": err,
                     "diverged_fraction": frac,
+                    "pretrain_diverged_fraction": pre_div,
+                    "oracle_diverged_fraction": ora_div,
                     "agrees": bool(agree),
                 }
             )
@@ -264,7 +321,8 @@ def _table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
             "W-1",
             "DA sim median [5%, 95%]",
             "|median - W0|",
-            "diverged",
+            "DA diverged",
+            "pretrain / oracle diverged",
             "agrees",
         ],
         [
@@ -281,12 +339,21 @@ def _table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
                 else f"{r['da_sim_median']:.4f} [{r['da_sim_q05']:.4f}, {r['da_sim_q95']:.4f}]",
                 f(r["da_abs_error"]),
                 f"{100 * r['diverged_fraction']:.0f}%",
+                f"{100 * r['pretrain_diverged_fraction']:.0f}% / "
+                f"{100 * r['oracle_diverged_fraction']:.0f}%",
                 r["agrees"],
             ]
             for r in rows
         ],
     )
     n_ok = sum(r["agrees"] for r in rows)
+    n_ref = sum(_reference_diverged(r) for r in rows)
+    if n_ref:
+        head += (
+            f"**Reference models diverged** at {n_ref} of {len(rows)} (lambda, alpha) points "
+            "(pretraining or the oracle left |w| <= bound or became non-finite): lower --lr; "
+            "those points are not compared with the theory.\n\n"
+        )
     foot = (
         f"\n{n_ok} of {len(rows)} (lambda, alpha) points agree with the theory "
         "(cases 1-2: no seed diverged and the 5-95% seed band covers W0(z_DA) to 1e-3; "
@@ -296,6 +363,10 @@ def _table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
         "features has L_DA bounded below and stops at a distant minimum instead.\n"
     )
     return head + body + foot
+
+
+def _reference_diverged(row: dict[str, Any]) -> bool:
+    return bool(row["pretrain_diverged_fraction"] or row["oracle_diverged_fraction"])
 
 
 def _figure(th: dict, sim: dict, args: argparse.Namespace) -> Any:
@@ -380,6 +451,7 @@ def _figure(th: dict, sim: dict, args: argparse.Namespace) -> Any:
     return fig
 
 
+@cli
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -387,7 +459,8 @@ def main(argv: list[str] | None = None) -> int:
     _validate(parser, args)
     args.lam = list(dict.fromkeys(args.lam))
     alphas = _alphas(parser, args)
-    out = prepare_out_dir(parser, args.out, STUDY, args.overwrite)
+    _check_memory(parser, args, len(alphas))
+    out = open_output(parser, args.out, STUDY, args.overwrite)
 
     import jax
 
@@ -408,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
     table = _table(rows, args)
     elapsed = time.perf_counter() - t0
     summary = {
-        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "config": study_config(args),
         "alphas": alphas,
         "case_boundaries": {
             "lam": args.lam,
@@ -422,16 +495,25 @@ def main(argv: list[str] | None = None) -> int:
         "agree_count": sum(r["agrees"] for r in rows),
         "points": len(rows),
         "divergence_bound": bound,
-        "setup_diverged_fraction": float(np.mean(sim["setup_diverged"])),
-        "seconds": elapsed,
+        "pretrain_diverged_fraction": float(np.mean(sim["pretrain_diverged"])),
+        "oracle_diverged_fraction": float(np.mean(sim["oracle_diverged"])),
     }
-    write_json(out / "summary.json", summary)
-    write_text(out / "table.md", table)
     save_figure(_figure(th, sim, args), out / "endpoints.png")
+    write_text(out / "table.md", table)
+    timings = {"theory_and_simulation": elapsed, "total": time.perf_counter() - t0}
+    info = run_info(STUDY, argv, dtype="float64", timings_s=timings, wall_s=timings["total"])
+    final = out.finish(summary, info)
     print(table)
-    print(f"wrote {out} ({elapsed:.1f} s)")
+    print(f"wrote {final} ({timings['total']:.1f} s)")
+    if any(_reference_diverged(r) for r in rows):
+        print(
+            "reference models (pretraining or the oracle) diverged: those points are void "
+            "(exit status 1)",
+            file=sys.stderr,
+        )
+        return EXIT_DIVERGED
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    exit_script(main)

@@ -32,22 +32,31 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import time
 from typing import Any
 
 import numpy as np
 
 from sims._common import (
+    EXIT_DIVERGED,
+    SEED_MAX,
     add_output_flags,
     bounded,
+    check_memory,
+    check_representable,
+    cli,
+    exit_script,
+    make_parser,
     markdown_table,
-    positive_float,
+    open_output,
     positive_int,
-    prepare_out_dir,
     progress,
+    run_info,
     save_figure,
+    seed_int,
+    study_config,
     use_headless_matplotlib,
-    write_json,
     write_text,
 )
 from sims._devices import add_devices_flag, configure_devices
@@ -56,98 +65,109 @@ STUDY = "random_forget"
 DATASETS = ("gaussian", "breast_cancer")
 METHODS = ("ga", "sim_da", "iter_da")
 METHOD_NAMES = {"ga": "GA", "sim_da": "simultaneous DA", "iter_da": "iterative DA"}
+# Largest accepted magnitudes: far beyond any meaningful setting, and small enough that the
+# data and the Newton iterations stay finite in float32.
+MAX_SEPARATION = 1e3
+MAX_LAM = 1e3
+MAX_LR = 1e6
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m sims.random_forget",
-        description=(
-            "Random forget sets (paper Sec. 4, Lemma 1): the oracle's forget-test "
-            "accuracy gap against Hoeffding's bound, and what GA / descent-ascent do "
-            "to forget accuracy, test accuracy and the distance to the oracle."
-        ),
+    p = make_parser(
+        "python -m sims.random_forget",
+        "Random forget sets (paper Sec. 4, Lemma 1): the oracle's forget-test "
+        "accuracy gap against Hoeffding's bound, and what GA / descent-ascent do "
+        "to forget accuracy, test accuracy and the distance to the oracle.",
     )
     p.add_argument(
         "--datasets",
         nargs="+",
         choices=DATASETS,
         default=list(DATASETS),
-        help="data sets to study (default: both)",
+        help="data sets to study",
     )
     p.add_argument(
         "--draws",
         type=bounded(int, low=10, high=1_000_000),
         default=2000,
-        help="random forget sets per forget size for the Lemma 1 check (default 2000)",
+        help="random forget sets per forget size for the Lemma 1 check, in [10, 1000000]",
     )
     p.add_argument(
         "--forget-sizes",
         nargs="+",
         type=positive_int,
         default=[5, 20, 80],
-        help="forget-set sizes |F| (each >= 1 and < --n-train; default 5 20 80)",
+        help="forget-set sizes |F| (samples, each >= 1 and < --n-train)",
     )
-    p.add_argument("--n-train", type=bounded(int, low=2), default=400, help="|D| (default 400)")
-    p.add_argument("--n-test", type=positive_int, default=400, help="|T| (default 400)")
     p.add_argument(
-        "--dim", type=positive_int, default=10, help="Gaussian mixture dimension (default 10)"
+        "--n-train", type=bounded(int, low=2), default=400, help="training-set size |D| (>= 2)"
+    )
+    p.add_argument("--n-test", type=positive_int, default=400, help="test-set size |T| (>= 1)")
+    p.add_argument(
+        "--dim", type=positive_int, default=10, help="dimension of the Gaussian mixture (>= 1)"
     )
     p.add_argument(
         "--separation",
-        type=bounded(float, low=0.0),
+        type=bounded(float, low=0.0, high=MAX_SEPARATION),
         default=1.0,
-        help="distance between the Gaussian class means (default 1.0: Bayes accuracy 0.69)",
+        help="distance between the Gaussian class means, in units of the noise standard "
+        f"deviation, in [0, {MAX_SEPARATION:g}] (1.0: Bayes accuracy 0.69)",
     )
-    p.add_argument("--lam", type=positive_float, default=0.01, help="ridge lambda (default 0.01)")
+    p.add_argument(
+        "--lam",
+        type=bounded(float, low=0.0, high=MAX_LAM, low_inclusive=False),
+        default=0.01,
+        help=f"ridge strength lambda, in (0, {MAX_LAM:g}]",
+    )
     p.add_argument(
         "--loss",
         choices=("logistic", "exp"),
         default="logistic",
-        help="margin loss of oracle, pretraining and unlearning (default logistic)",
+        help="margin loss of oracle, pretraining and unlearning",
     )
     p.add_argument(
         "--alpha",
         type=bounded(float, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False),
         default=0.01,
-        help="family-wise false-alarm level of the violation verdict (default 0.01)",
+        help="family-wise false-alarm level of the violation verdict, in (0, 1)",
     )
     p.add_argument(
         "--delta",
         type=bounded(float, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False),
         default=0.05,
-        help="Lemma 1 level: a gap below -t(delta) rejects 'this is the oracle' (default 0.05)",
+        help="Lemma 1 level, in (0, 1): a gap below -t(delta) rejects 'this is the oracle'",
     )
     p.add_argument(
         "--unlearn-draws",
         type=positive_int,
         default=128,
-        help="draws for the unlearning runs (default 128; 0 is not allowed)",
+        help="draws for the unlearning runs (>= 1)",
     )
     p.add_argument(
         "--unlearn-forget",
         type=positive_int,
         default=None,
-        help="|F| of the unlearning runs (default: the largest --forget-sizes)",
+        help="|F| of the unlearning runs, < --n-train (default: the largest --forget-sizes)",
     )
     p.add_argument(
         "--lrs",
         nargs="+",
-        type=positive_float,
+        type=bounded(float, low=0.0, high=MAX_LR, low_inclusive=False),
         default=[0.01, 0.03, 0.1, 0.3],
-        help="step sizes of the unlearning methods (default 0.01 0.03 0.1 0.3)",
+        help=f"step sizes of the unlearning methods, each in (0, {MAX_LR:g}]",
     )
-    p.add_argument("--steps", type=positive_int, default=200, help="unlearning steps (default 200)")
+    p.add_argument("--steps", type=positive_int, default=200, help="unlearning steps (>= 1)")
     p.add_argument(
         "--stride",
         type=positive_int,
         default=20,
-        help="record every STRIDE steps; must divide --steps (default 20)",
+        help="record every STRIDE steps; must divide --steps",
     )
     p.add_argument(
-        "--chunk-size", type=positive_int, default=256, help="draws per vmapped chunk (256)"
+        "--chunk-size", type=positive_int, default=256, help="draws per vmapped chunk (>= 1)"
     )
-    p.add_argument("--seed", type=bounded(int, low=0), default=0, help="PRNG seed (default 0)")
-    p.add_argument("--x64", action="store_true", help="run in float64 (default float32)")
+    p.add_argument("--seed", type=seed_int, default=0, help=f"PRNG seed, in [0, {SEED_MAX}]")
+    p.add_argument("--x64", action="store_true", help="run in float64 instead of float32")
     add_output_flags(p)
     add_devices_flag(p)
     return p
@@ -169,6 +189,19 @@ def _validate(p: argparse.ArgumentParser, a: argparse.Namespace) -> None:
     if a.steps % a.stride:
         p.error(f"argument --stride: {a.stride} must divide --steps {a.steps}")
     a.forget_sizes = sorted(set(a.forget_sizes))
+    check_representable(p, a, "float64" if a.x64 else "float32")
+    # per draw: D and T with their features (plus a bias column), the Newton workspace
+    # (d x d Hessians, the backtracking line search) and, for the unlearning runs, every
+    # method x step size x recorded step; results kept on the host
+    d = max(a.dim + 1, 31) if "breast_cancer" in a.datasets else a.dim + 1
+    size = 4 if not a.x64 else 8
+    per_draw = ((a.n_train + a.n_test) * (d + 3) * 4 + 30 * d * d) * size
+    n_obs = a.steps // a.stride + 1
+    lemma1 = min(a.chunk_size, a.draws * len(a.forget_sizes)) * per_draw
+    unlearn = min(a.chunk_size, 64, a.unlearn_draws) * per_draw * len(METHODS) * len(a.lrs)
+    host = (a.draws * len(a.forget_sizes) * 4 + a.unlearn_draws * 3 * len(a.lrs) * n_obs * 3) * 8
+    flags = ["--draws", "--n-train", "--n-test", "--dim", "--chunk-size", "--unlearn-draws"]
+    check_memory(p, a, max(lemma1, unlearn) + 3 * host, flags + ["--steps", "--lrs"])
 
 
 # ----------------------------------------------------------------------------- data sources
@@ -230,9 +263,29 @@ def _lemma1_fn(source, args):
         def accs(w):
             return jnp.stack([aj.accuracy(w, data.x, data.y, mask), aj.accuracy(w, test.x, test.y)])
 
-        return jnp.stack([accs(w_r), accs(w_d)])  # (oracle/pretrained, F/T)
+        failed = jnp.stack([_unconverged(w_r, data, args), _unconverged(w_d, data, None, args)])
+        return jnp.stack([accs(w_r), accs(w_d)]), failed  # (oracle/pretrained, F/T)
 
     return one
+
+
+def _unconverged(w, data, *rest):
+    """True when Newton's method did not find the minimiser: a non-finite result, or a
+    gradient not 1000 times smaller than at the start (w = 0). ``rest`` is ``(args,)``
+    for the oracle (forget rows ignored) or ``(None, args)`` for the pretrained model."""
+    import jax
+    import jax.numpy as jnp
+
+    import ascentjax as aj
+
+    args = rest[-1]
+    if len(rest) == 2:  # pretrained: every row is retained
+        data = data._replace(forget=jnp.zeros_like(data.forget))
+
+    def grad(v):
+        return jnp.linalg.norm(jax.grad(aj.retain_objective)(v, data, args.lam, args.loss))
+
+    return ~jnp.all(jnp.isfinite(w)) | ~(grad(w) <= 1e-3 * grad(jnp.zeros_like(w)))
 
 
 def _unlearn_fn(source, args):
@@ -285,6 +338,8 @@ def _unlearn_fn(source, args):
             "diverged": jnp.stack(div),  # (methods, lrs)
             "pretrained": start,
             "oracle": observe(w_r),
+            "oracle_failed": _unconverged(w_r, data, args),
+            "pretrained_failed": _unconverged(w_d, data, None, args),
         }
 
     return one
@@ -461,13 +516,14 @@ def _plot_unlearning(results, args, path):
 
 
 # ----------------------------------------------------------------------------- main
+@cli
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_devices(args.devices)  # before JAX starts: one CPU device per core
     _validate(parser, args)
     pool = _breast_cancer_pool(parser) if "breast_cancer" in args.datasets else None
-    out = prepare_out_dir(parser, args.out, STUDY, args.overwrite)
+    out = open_output(parser, args.out, STUDY, args.overwrite)
     use_headless_matplotlib()
 
     import jax
@@ -494,7 +550,7 @@ def main(argv: list[str] | None = None) -> int:
         nf_all = np.repeat(np.asarray(args.forget_sizes, np.int32), args.draws)
         keys = jax.random.split(k1, len(nf_all))
         ts = time.perf_counter()
-        accs = _run_chunks(
+        accs, failed = _run_chunks(
             _lemma1_fn(source, args),
             (keys, nf_all),
             len(nf_all),
@@ -504,6 +560,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         timings[f"{name}.lemma1_s"] = time.perf_counter() - ts
         accs = accs.reshape(len(args.forget_sizes), args.draws, 2, 2)
+        failed = failed.reshape(len(args.forget_sizes), args.draws, 2)
         gaps_or = accs[:, :, 0, 0] - accs[:, :, 0, 1]
         gaps_pre = accs[:, :, 1, 0] - accs[:, :, 1, 1]
         stats = [judge(gaps_or[i], nf, args.n_test, eps) for i, nf in enumerate(args.forget_sizes)]
@@ -513,6 +570,8 @@ def main(argv: list[str] | None = None) -> int:
             st["pretrained_mean_acc_test"] = float(a[:, 1, 1].mean())
             st["t_delta"] = float(aj.lemma1_threshold(args.delta, st["n_forget"], args.n_test))
             st["oracle_frac_gap_below_minus_t_delta"] = float(np.mean(gaps_or[i] < -st["t_delta"]))
+            st["oracle_unconverged"] = int(np.sum(failed[i, :, 0]))
+            st["pretrained_unconverged"] = int(np.sum(failed[i, :, 1]))
         ts = time.perf_counter()
         ukeys = jax.random.split(k2, args.unlearn_draws)
         u = _run_chunks(
@@ -542,14 +601,16 @@ def main(argv: list[str] | None = None) -> int:
         results[name] = {"gaps_oracle": gaps_or, "gaps_pretrained": gaps_pre, "stats": stats}
         results[name]["unlearn"] = u
 
+    ts = time.perf_counter()
     _plot_lemma1(results, args, out / "lemma1.png")
     _plot_unlearning(results, args, out / "unlearning.png")
+    timings["figures_s"] = time.perf_counter() - ts
     table, rows_json = _tables(results, args)
-    elapsed = time.perf_counter() - t0
+    failures = _reference_failures(results)
     worst = max((s for r in results.values() for s in r["stats"]), key=lambda s: s["max_excess"])
     summary = {
         "study": STUDY,
-        "config": {k: (str(v) if k == "out" else v) for k, v in vars(args).items()},
+        "config": study_config(args),
         "data_sets": {
             "gaussian": "fresh mixture per draw: y = +-1 equiprobable, x = y (s/2) e1 + N(0, I)",
             "breast_cancer": "sklearn load_breast_cancer, standardised + bias column; D and T "
@@ -572,10 +633,18 @@ def main(argv: list[str] | None = None) -> int:
             ),
         },
         "unlearning": rows_json,
-        "timings_s": {**timings, "total": elapsed},
+        "reference_models_unconverged": failures,
     }
-    write_json(out / "summary.json", summary)
     write_text(out / "table.md", table)
+    elapsed = time.perf_counter() - t0
+    info = run_info(
+        STUDY,
+        argv,
+        dtype="float64" if args.x64 else "float32",
+        timings_s={**timings, "total": elapsed},
+        wall_s=elapsed,
+    )
+    final = out.finish(summary, info)
     print(table)
     verdict = (
         "NO violation"
@@ -587,12 +656,42 @@ def main(argv: list[str] | None = None) -> int:
         f"(|F|={worst['n_forget']}, t={worst['t_at_max_excess']:.3f}); DKW eps={eps:.4f}: "
         f"{verdict} beyond Monte-Carlo error"
     )
-    print(f"wrote {out}/summary.json, lemma1.png, unlearning.png, table.md ({elapsed:.1f} s)")
+    print(f"wrote {final}/summary.json, lemma1.png, unlearning.png, table.md ({elapsed:.1f} s)")
+    if failures:
+        print(
+            "reference models did not converge ("
+            + ", ".join(f"{k}: {v}" for k, v in failures.items())
+            + "): the comparisons with them are void (exit status 1)",
+            file=sys.stderr,
+        )
+        return EXIT_DIVERGED
     return 0
+
+
+def _reference_failures(results: dict[str, Any]) -> dict[str, int]:
+    """Draws whose oracle or pretrained model (Newton) did not converge, per part."""
+    out = {}
+    for name, r in results.items():
+        n = sum(s["oracle_unconverged"] + s["pretrained_unconverged"] for s in r["stats"])
+        u = r["unlearn"]
+        m = int(np.sum(u["oracle_failed"]) + np.sum(u["pretrained_failed"]))
+        if n:
+            out[f"{name} Lemma 1 draws"] = n
+        if m:
+            out[f"{name} unlearning draws"] = m
+    return out
 
 
 def _tables(results, args):
     lines = ["# Random forget sets (Lemma 1)\n"]
+    failures = _reference_failures(results)
+    if failures:
+        lines.append(
+            "**Reference models did not converge** ("
+            + ", ".join(f"{k}: {v}" for k, v in failures.items())
+            + "): Newton's method left a gradient larger than 1/1000 of its start or a "
+            "non-finite model; the gaps and distances involving them are void.\n"
+        )
     lines.append(
         f"Loss: {args.loss}, lambda={args.lam}, n_D={args.n_train}, n_T={args.n_test}, "
         f"{args.draws} draws per |F|.\n"
@@ -611,6 +710,7 @@ def _tables(results, args):
                     s["t_at_max_excess"],
                     s["dkw_eps"],
                     s["violation"],
+                    f"{s['oracle_unconverged']} / {s['pretrained_unconverged']}",
                 ]
             )
     lines.append(
@@ -625,6 +725,7 @@ def _tables(results, args):
                 "at t",
                 "DKW eps",
                 "violation",
+                "unconverged oracle / pretrained",
             ],
             rows,
         )
@@ -663,7 +764,8 @@ def _tables(results, args):
             row += [float(gap.mean())]
             row += [float(np.mean(gap < -tdel))]
             row += [None if qlo is None else float(np.mean(gap < qlo))]
-            row += [float(np.mean(a[:, 2] / d0)), False]
+            failed = u["pretrained_failed"] if label == "pretrained" else u["oracle_failed"]
+            row += [float(np.mean(a[:, 2] / d0)), float(np.mean(failed))]
             urows.append(row)
         for mi, m in enumerate(METHODS):
             for li, lr in enumerate(args.lrs):
@@ -709,4 +811,4 @@ def _tables(results, args):
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    exit_script(main)

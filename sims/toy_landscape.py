@@ -27,16 +27,19 @@ from typing import Any
 import numpy as np
 
 from sims._common import (
+    ReferenceDiverged,
     add_output_flags,
     bounded,
+    check_representable,
+    cli,
+    exit_script,
+    make_parser,
     markdown_table,
-    nonnegative_float,
-    positive_float,
-    prepare_out_dir,
+    open_output,
     progress,
+    run_info,
     save_figure,
     use_headless_matplotlib,
-    write_json,
     write_text,
 )
 from sims._devices import add_devices_flag, configure_devices
@@ -44,64 +47,72 @@ from sims._devices import add_devices_flag, configure_devices
 STUDY = "toy_landscape"
 OBJECTIVES = ("pretrained", "retain", "gda")
 TITLES = {"pretrained": "pretrained", "retain": "retrain (oracle)", "gda": "GDA"}
+# Largest accepted magnitudes: far beyond the App. B settings, and small enough that the
+# weights and the landscapes stay finite in float32.
+MAX_LAM = 1e3
+MAX_RATIO = 1e3
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m sims.toy_landscape",
-        description=(
-            "Nonconvex toy (paper Sec. 5.2, Fig. 5, App. B): landscapes, basins, the "
-            "GDA trap and the step-size-ratio phase diagram."
-        ),
+    p = make_parser(
+        "python -m sims.toy_landscape",
+        "Nonconvex toy (paper Sec. 5.2, Fig. 5, App. B): landscapes, basins, the "
+        "GDA trap and the step-size-ratio phase diagram.",
     )
     p.add_argument(
         "--seeds",
         type=bounded(int, low=4, high=1_000_000),
         default=4096,
-        help="number of initialisations, laid out as an n x n grid with n = ceil(sqrt(seeds))",
+        help="number of initialisations, in [4, 1000000], laid out as an n x n grid with "
+        "n = ceil(sqrt(seeds))",
     )
     p.add_argument(
         "--resolution",
         type=bounded(int, low=8, high=2000),
         default=200,
-        help="points per axis of the plotted loss landscapes (default 200)",
+        help="points per axis of the plotted loss landscapes, in [8, 2000]",
     )
     p.add_argument(
         "--output-map",
         choices=("tanh", "tanh_half", "paper_sigmoid"),
         default="tanh",
-        help="output map s in h(x) = s(a x + b x^2) (default tanh; see the docs)",
+        help="output map s in h(x) = s(a x + b x^2) (see the docs)",
     )
-    p.add_argument("--lam", type=nonnegative_float, default=0.1, help="ridge strength (0.1)")
+    p.add_argument(
+        "--lam",
+        type=bounded(float, low=0.0, high=MAX_LAM),
+        default=0.1,
+        help=f"ridge strength lambda, in [0, {MAX_LAM:g}]",
+    )
     p.add_argument(
         "--forget",
         type=bounded(int, low=0, high=4),
         default=2,
-        help="copies of x = 4 forgotten, 0..4 (default 2)",
+        help="copies of x = 4 forgotten, in [0, 4]",
     )
     p.add_argument(
         "--ratio",
-        type=nonnegative_float,
+        type=bounded(float, low=0.0, high=MAX_RATIO),
         default=1.0,
-        help="ascent/descent step-size ratio r of GDA (default 1)",
+        help=f"ascent/descent step-size ratio r of GDA, in [0, {MAX_RATIO:g}]",
     )
     p.add_argument(
         "--steps",
         type=bounded(int, low=100, high=1_000_000),
         default=10_000,
-        help="gradient-descent steps of every stage (default 10000)",
+        help="gradient-descent steps of every stage, in [100, 1000000]",
     )
     p.add_argument(
         "--phase-max-ratio",
-        type=positive_float,
+        type=bounded(float, low=0.0, high=MAX_RATIO, low_inclusive=False),
         default=4.0,
-        help="largest step-size ratio of the phase diagram (default 4)",
+        help=f"largest step-size ratio of the phase diagram, in (0, {MAX_RATIO:g}]",
     )
     p.add_argument(
         "--phase-points",
         type=bounded(int, low=2, high=2000),
         default=33,
-        help="ratios in [0, --phase-max-ratio] in the phase diagram (default 33)",
+        help="ratios in [0, --phase-max-ratio] in the phase diagram, in [2, 2000]",
     )
     p.add_argument(
         "--a-range",
@@ -109,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         nargs=2,
         default=(-0.5, 3.0),
         metavar=("LOW", "HIGH"),
-        help="range of a for the initialisations and plots (default -0.5 3.0)",
+        help="range of a for the initialisations and plots, within [-20, 20]",
     )
     p.add_argument(
         "--b-range",
@@ -117,9 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
         nargs=2,
         default=(-1.25, 0.25),
         metavar=("LOW", "HIGH"),
-        help="range of b for the initialisations and plots (default -1.25 0.25)",
+        help="range of b for the initialisations and plots, within [-20, 20]",
     )
-    p.add_argument("--x64", action="store_true", help="compute in float64 (default float32)")
+    p.add_argument("--x64", action="store_true", help="compute in float64 instead of float32")
     add_output_flags(p)
     add_devices_flag(p)
     return p
@@ -170,6 +181,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 for i, k in enumerate(OBJECTIVES)
             }
             state["basins"] = basins
+            state["diverged"] = {
+                k: float(np.mean(~np.all(np.isfinite(np.asarray(ends[i * S : (i + 1) * S])), -1)))
+                for i, k in enumerate(OBJECTIVES)
+            }
+            for k in ("pretrained", "retain"):
+                if basins[k].minima.shape[0] == 0:
+                    raise ReferenceDiverged(
+                        f"gradient descent on the {TITLES[k]} objective found no minimum "
+                        f"({100 * state['diverged'][k]:.0f}% of the runs became non-finite); "
+                        "lower --lam or --ratio"
+                    )
         elif stage == "trap":
             basins = state["basins"]
             pre_pts = basins["pretrained"].endpoints
@@ -244,6 +266,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             weights=np.asarray(w[k], dtype=np.float64),
             minima=rows,
             unconverged_fraction=float(np.mean(lab < 0)),
+            diverged_fraction=state["diverged"][k],
             basin_labels=lab.reshape(n, n),
         )
 
@@ -262,7 +285,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             fraction_in_oracle_basin=float(np.mean(lab == 0)),
             fraction_in_other_minima=float(np.mean(lab > 0)),
             fraction_unassigned=float(np.mean(lab < 0)),
-            mean_retain_loss=float(np.mean(loss(pts, "retain"))),
+            fraction_diverged=float(np.mean(~np.all(np.isfinite(np.asarray(ends)), -1))),
+            mean_retain_loss=_finite_mean(loss(pts, "retain")),
         )
 
     # The canonical pipeline: from the pretrained model (its global minimum), with the
@@ -306,10 +330,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         trap=trap_out,
         canonical=canonical,
         phase_diagram=phase,
-        timings_s=timings,
     )
     state["summary"] = summary
+    state["timings_s"] = timings
     return state
+
+
+def _finite_mean(values: np.ndarray) -> float | None:
+    """Mean over the finite values (diverged runs are counted separately), or None."""
+    ok = np.isfinite(values)
+    return float(np.mean(values[ok])) if ok.any() else None
 
 
 def _phase(aj, jnp, args, dt, tol, basins, kw) -> dict[str, Any]:
@@ -556,13 +586,28 @@ def tables(summary: dict[str, Any]) -> str:
         ],
         rows,
     )
+    t1 += (
+        "\nRuns that diverged (non-finite): "
+        + ", ".join(
+            f"{TITLES[k]} {100 * summary['objectives'][k]['diverged_fraction']:.0f}%"
+            for k in OBJECTIVES
+        )
+        + "\n"
+    )
     t2 = markdown_table(
-        ["pipeline (every initialisation)", "in oracle basin", "in other minimum", "mean loss"],
+        [
+            "pipeline (every initialisation)",
+            "in oracle basin",
+            "in other minimum",
+            "diverged",
+            "mean loss",
+        ],
         [
             [
                 name,
                 v["fraction_in_oracle_basin"],
                 v["fraction_in_other_minima"],
+                v["fraction_diverged"],
                 v["mean_retain_loss"],
             ]
             for name, v in summary["trap"].items()
@@ -602,6 +647,7 @@ def tables(summary: dict[str, Any]) -> str:
     )
 
 
+@cli
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -610,24 +656,35 @@ def main(argv: list[str] | None = None) -> int:
         lo, hi = getattr(args, name)
         if not lo < hi:
             parser.error(f"argument --{name.replace('_', '-')}: LOW must be < HIGH, got {lo} {hi}")
-    out = prepare_out_dir(parser, args.out, STUDY, args.overwrite)
+    check_representable(parser, args, "float64" if args.x64 else "float32")
+    out = open_output(parser, args.out, STUDY, args.overwrite)
     use_headless_matplotlib()
     t0 = time.perf_counter()
     state = run(args)
     summary = state["summary"]
-    summary["timings_s"]["total"] = time.perf_counter() - t0
+    timings = state["timings_s"]
     text = tables(summary)
-    write_json(out / "summary.json", summary)
-    write_text(out / "table.md", text)
+    ts = time.perf_counter()
     save_figure(plot_landscapes(state, args), out / "landscapes.png")
     save_figure(plot_phase(state), out / "phase_diagram.png")
+    timings["figures"] = time.perf_counter() - ts
+    write_text(out / "table.md", text)
+    timings["total"] = time.perf_counter() - t0
+    info = run_info(
+        STUDY,
+        argv,
+        dtype=summary["config"]["dtype"],
+        timings_s=timings,
+        wall_s=timings["total"],
+    )
+    final = out.finish(summary, info)
     print(text)
     print(
-        f"total {summary['timings_s']['total']:.1f} s; wrote summary.json, table.md, "
-        f"landscapes.png, phase_diagram.png to {out}"
+        f"total {timings['total']:.1f} s; wrote summary.json, table.md, "
+        f"landscapes.png, phase_diagram.png to {final}"
     )
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    exit_script(main)

@@ -83,6 +83,10 @@ def test_refuses_non_empty_out(atlas_run: Path) -> None:
     assert exc.value.code == 2
 
 
+def test_rerun_is_identical_and_replaces(atlas_run: Path, rerun_identical) -> None:
+    rerun_identical(da_atlas.main, [*TINY, "--no-progress", "--x64"], atlas_run)
+
+
 @pytest.mark.parametrize(
     "flags",
     [

@@ -19,7 +19,7 @@ TINY = [
 
 
 @pytest.mark.slow
-def test_tiny_run_writes_every_output(tmp_path, capsys):
+def test_tiny_run_writes_every_output(tmp_path, capsys, rerun_identical):
     out = tmp_path / "run"
     assert klom.main([*TINY, "--out", str(out)]) == 0
     for name in ("summary.json", "klom_grid.png", "accuracy_grid.png", "illusion.png", "table.md"):
@@ -45,6 +45,7 @@ def test_tiny_run_writes_every_output(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         klom.main([*TINY, "--out", str(out)])
     assert exc.value.code == 2
+    rerun_identical(klom.main, TINY, out)
 
 
 def test_a_diverged_configuration_is_counted_and_never_selected(tmp_path):
@@ -102,3 +103,13 @@ def test_cifar_dir_with_missing_files_exits_2(tmp_path, capsys):
         klom.main(["--data", "cifar10", "--data-dir", str(d), "--out", str(tmp_path / "o")])
     assert exc.value.code == 2
     assert "data_batch_2" in capsys.readouterr().err
+
+
+def test_reference_ensemble_that_learned_nothing_stops_with_exit_1(tmp_path, capsys):
+    # SGD with momentum at step size 10 kills the networks: finite, constant outputs
+    out = tmp_path / "x"
+    assert klom.main([*TINY, "--lr", "10", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "pretraining learned nothing" in err and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("error: pretraining")
+    assert list(tmp_path.iterdir()) == []  # no output at all

@@ -44,7 +44,7 @@ def _load(path):
 
 
 @pytest.mark.slow
-def test_noise_free_simulation_matches_exact_solution(tmp_path, capsys):
+def test_noise_free_simulation_matches_exact_solution(tmp_path, capsys, rerun_identical):
     out = tmp_path / "run"
     assert main(["--rho", "0.8", "--noise", "0", "--out", str(out), *TINY]) == 0
     printed = capsys.readouterr().out
@@ -78,6 +78,19 @@ def test_noise_free_simulation_matches_exact_solution(tmp_path, capsys):
     assert sim["farther_fraction"] == 1.0
     assert (out / "divergence.png").stat().st_size > 10_000
     assert "| pretrained |" in (out / "table.md").read_text()
+    rerun_identical(main, ["--rho", "0.8", "--noise", "0", *TINY], out)
+
+
+def test_diverged_reference_models_are_flagged_and_exit_1(tmp_path, capsys):
+    # lr 1e4 with ridge 0.01: each step multiplies w by |1 - 100|, past the 1e6 box at once
+    out = tmp_path / "run"
+    assert main(["--lr", "1e4", "--out", str(out), *TINY]) == 1
+    sim = _load(out / "summary.json")["simulation"]
+    assert sim["pretrain_diverged_count"] == 3 and sim["oracle_diverged_count"] == 3
+    table = (out / "table.md").read_text()
+    assert "Reference models diverged" in table and "not compared" in table
+    captured = capsys.readouterr()
+    assert "not compared" in captured.out and "exit status 1" in captured.err
 
 
 @pytest.mark.slow

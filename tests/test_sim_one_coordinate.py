@@ -35,7 +35,9 @@ def _z(alpha: float) -> tuple[float, float, float]:
 
 
 @pytest.mark.slow
-def test_noise_free_endpoints_match_theory_and_case3_diverges(tmp_path: Path) -> None:
+def test_noise_free_endpoints_match_theory_and_case3_diverges(
+    tmp_path: Path, rerun_identical
+) -> None:
     out = tmp_path / "run"
     # case 1, case 2 (boundary at 0.1221), case 3
     rc = one_coordinate.main([*TINY, "--noise", "0", "--alpha", "0.05", "0.11", "0.2",
@@ -63,6 +65,23 @@ def test_noise_free_endpoints_match_theory_and_case3_diverges(tmp_path: Path) ->
     )
     table = (out / "table.md").read_text()
     assert "3 of 3" in table and "100%" in table
+    rerun_identical(
+        one_coordinate.main, [*TINY, "--noise", "0", "--alpha", "0.05", "0.11", "0.2"], out
+    )
+
+
+def test_diverged_pretraining_is_flagged_and_exits_1(tmp_path: Path, capsys) -> None:
+    # lr 1e3 on a ridge of 0.03: the ridge alone multiplies w by |1 - 30| per step
+    out = tmp_path / "run"
+    argv = [*TINY, "--lr", "1000", "--alpha", "0.05", "0.1", "--steps", "50", "--out", str(out)]
+    assert one_coordinate.main(argv) == 1
+    for row in json.loads((out / "summary.json").read_text())["rows"]:
+        assert row["pretrain_diverged_fraction"] == 1.0 and row["oracle_diverged_fraction"] == 1.0
+        assert not row["agrees"]
+    table = (out / "table.md").read_text()
+    assert "Reference models diverged** at 2 of 2" in table and "100% / 100%" in table
+    captured = capsys.readouterr()
+    assert "Reference models diverged" in captured.out and "exit status 1" in captured.err
 
 
 @pytest.mark.slow

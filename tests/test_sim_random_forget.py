@@ -38,7 +38,9 @@ TINY = [
 
 
 @pytest.mark.slow
-def test_cli_tiny_run_writes_outputs_and_respects_the_bound(tmp_path, capsys) -> None:
+def test_cli_tiny_run_writes_outputs_and_respects_the_bound(
+    tmp_path, capsys, rerun_identical
+) -> None:
     out = tmp_path / "run"
     assert random_forget.main([*TINY, "--out", str(out)]) == 0
     printed = capsys.readouterr().out
@@ -77,6 +79,7 @@ def test_cli_tiny_run_writes_outputs_and_respects_the_bound(tmp_path, capsys) ->
     assert len({round(r["acc_forget"], 12) for r in step0}) == 1
     table = (out / "table.md").read_text()
     assert "| gaussian |" in table and "GA" in table and "iterative DA" in table
+    rerun_identical(random_forget.main, TINY, out)
 
 
 def test_judge_flags_a_violation_beyond_the_band() -> None:

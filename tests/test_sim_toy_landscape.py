@@ -88,6 +88,10 @@ def test_refuses_non_empty_out(run_dir):
     assert e.value.code == 2
 
 
+def test_rerun_is_identical_and_replaces(run_dir, rerun_identical):
+    rerun_identical(toy_landscape.main, TINY, run_dir)
+
+
 @pytest.mark.parametrize(
     "flags",
     [["--forget", "5"], ["--a-range", "1", "0"], ["--output-map", "relu"], ["--seeds", "0"]],

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import ascentjax as aj
-from sims._common import prepare_out_dir
+from sims._common import open_output
 
 # jit may reorder floating-point operations: a few ulp of float64.
 RTOL = 1e-12
@@ -69,14 +69,18 @@ def test_tail_frequency_and_klom_percentile_jit_vmap_and_bad_input():
         aj.klom_percentile(jnp.zeros((2, 0)))
 
 
-def test_prepare_out_dir_resolves_dotdot_before_refusing(tmp_path):
+def test_open_output_resolves_dotdot_before_refusing(tmp_path):
     taken = tmp_path / "taken"
     taken.mkdir()
     (taken / "summary.json").write_text("{}")
     sneaky = tmp_path / "taken" / "missing" / ".."  # names `taken`, which is not empty
     parser = argparse.ArgumentParser()
     with pytest.raises(SystemExit) as exc:
-        prepare_out_dir(parser, sneaky, "study", overwrite=False)
+        open_output(parser, sneaky, "study", overwrite=False)
     assert exc.value.code == 2
     assert not (taken / "missing").exists()
-    assert prepare_out_dir(parser, sneaky, "study", overwrite=True) == taken.resolve()
+    out = open_output(parser, sneaky, "study", overwrite=True)
+    assert out.final == taken.resolve() and out.dir.parent == tmp_path.resolve()
+    out.abort()  # nothing written: the earlier result and its directory are untouched
+    assert [p.name for p in tmp_path.iterdir()] == ["taken"]
+    assert (taken / "summary.json").read_text() == "{}"
