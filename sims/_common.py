@@ -195,12 +195,31 @@ def progress(
 
 
 def progress_bar(*, total: int, desc: str = "", unit: str = "it", disable: bool = False) -> Any:
-    """A manual tqdm bar on stderr (``bar.update(n)``; hidden with ``disable=True``)."""
+    """A manual tqdm bar on stderr (``bar.update(n)``; hidden with ``disable=True``).
+
+    The bar redraws every second, so its elapsed time keeps moving during a long step
+    between two updates.
+    """
     from tqdm import tqdm
 
-    return tqdm(
-        total=total, desc=desc, unit=unit, unit_scale=True, disable=disable, file=sys.stderr
-    )
+    bar = tqdm(total=total, desc=desc, unit=unit, unit_scale=True, disable=disable, file=sys.stderr)
+    if disable:
+        return bar
+    done = threading.Event()
+
+    def tick() -> None:
+        while not done.wait(1.0):
+            bar.refresh()
+
+    threading.Thread(target=tick, daemon=True).start()
+    close = bar.close
+
+    def close_and_stop() -> None:
+        done.set()
+        close()
+
+    bar.close = close_and_stop
+    return bar
 
 
 @contextlib.contextmanager
