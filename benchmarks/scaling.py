@@ -151,7 +151,11 @@ def plot(record: dict, path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(10, 4))
+    from sims import _figures
+
+    _figures.apply_style()  # the project's one figure style
+    fig, axes = _figures.subplots(1, 2, panel=(4.8, 3.4))
+    ax_t, ax_m = axes[0]
     for chunk, style in ((None, "o-"), (256, "s--")):
         rows = [r for r in record["vs_S"] if r["chunk_size"] == chunk]
         label = "one vmap" if chunk is None else f"chunk_size={chunk}"
@@ -166,8 +170,7 @@ def plot(record: dict, path) -> None:
         ax.legend()
     load = record["machine"].get("loadavg_1min")
     fig.suptitle(f"{record['machine']['processor']}, load {load:.1f}" if load else "")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path)
     plt.close(fig)
 
 
