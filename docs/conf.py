@@ -61,9 +61,10 @@ nb_execution_timeout = 600
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
 nb_merge_streams = True
-# The executed pages talk to their kernel over local IPC sockets, not unencrypted TCP (the
-# kernel warns about TCP once per page).
-KernelManager.transport.default_value = "ipc"
+# The executed pages' kernels get CurveZMQ keys from the kernel manager (their kernelspec
+# declares support), so kernel and build talk encrypted and the kernel has nothing to warn
+# about ("Kernel is running over TCP without encryption", once per page).
+KernelManager.transport_encryption.default_value = "auto"
 
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False

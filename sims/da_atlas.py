@@ -346,7 +346,7 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     return summary
 
 
-def _panel(ax, x, y, codes, regimes, *, logx=False) -> None:
+def regime_panel(ax, x, y, codes, regimes, *, logx=False) -> None:
     from matplotlib.colors import BoundaryNorm, ListedColormap
 
     cmap = ListedColormap(COLORS)
@@ -367,7 +367,7 @@ LINES = {
 }
 
 
-def _line_kw(kind: str) -> dict[str, Any]:
+def line_style(kind: str) -> dict[str, Any]:
     import matplotlib.patheffects as pe
 
     kw = {k: v for k, v in LINES[kind].items() if k != "label"}
@@ -375,13 +375,13 @@ def _line_kw(kind: str) -> dict[str, Any]:
     return dict(color="black", path_effects=halo, **kw)
 
 
-def _line_handles(kinds) -> list[Any]:
+def line_handles(kinds) -> list[Any]:
     from matplotlib.lines import Line2D
 
-    return [Line2D([], [], label=LINES[k]["label"], **_line_kw(k)) for k in kinds]
+    return [Line2D([], [], label=LINES[k]["label"], **line_style(k)) for k in kinds]
 
 
-def _regime_handles(regimes) -> list[Any]:
+def regime_handles(regimes) -> list[Any]:
     from matplotlib.patches import Patch
 
     return [Patch(color=c, label=LABELS[n]) for c, n in zip(COLORS, regimes)]
@@ -409,15 +409,15 @@ def _period_figure(args, out, eta, fr, period, bounds) -> str:
     shown = np.where(period > 0, period, np.nan).astype(float)
     ax.set_facecolor(F.LIGHT)
     ax.pcolormesh(fr, eta, shown, cmap=cmap, norm=norm, shading="nearest", rasterized=True)
-    ax.axvline(bounds["fr_case12"], **_line_kw("case12"))
-    ax.axvline(bounds["fr_case23_2lam"], **_line_kw("case23"))
+    ax.axvline(bounds["fr_case12"], **line_style("case12"))
+    ax.axvline(bounds["fr_case23_2lam"], **line_style("case23"))
     ax.set(yscale="log", xlabel="f / r", ylabel="η (step size)", ylim=(eta[0], eta[-1]))
     ax.set_title(
         f"Iterative DA: period of the orbit it settles on (λ = {args.lam:g}, r = {args.r:g})"
     )
     handles = [Patch(color=c, label=f"period {n}") for c, n in zip(colors, names)]
     handles.append(Patch(color=F.LIGHT, label="no cycle (chaotic, aperiodic or divergent)"))
-    handles += _line_handles(["case12", "case23"])
+    handles += line_handles(["case12", "case23"])
     F.legend_below(fig, handles, ncol=2)
     return str(save_figure(fig, out / "periods.png"))
 
@@ -438,25 +438,25 @@ def _figures(args, out, regimes, eta, fr, lams, panels, f_bif, bif, eta2, alpha,
     flip_lam = _flip_eta(r, r * args.fr, lams)
     for j, scheme in enumerate(("iterative", "simultaneous", "flow")):
         ax = axes[0, j]
-        _panel(ax, fr, eta, panels[f"{scheme}_eta_fr"], regimes)
-        ax.axvline(bounds["fr_case12"], **_line_kw("case12"))
-        ax.axvline(bounds["fr_case23_2lam"], **_line_kw("case23"))
-        ax.axvline(bounds["fr_case23_lam"], **_line_kw("case23_lam"))
+        regime_panel(ax, fr, eta, panels[f"{scheme}_eta_fr"], regimes)
+        ax.axvline(bounds["fr_case12"], **line_style("case12"))
+        ax.axvline(bounds["fr_case23_2lam"], **line_style("case23"))
+        ax.axvline(bounds["fr_case23_lam"], **line_style("case23_lam"))
         if scheme != "flow":  # the flow has no step size
-            ax.plot(fr, flip_fr, **_line_kw("curv"))
-            ax.axhline(2 / lam if scheme == "iterative" else 1 / lam, **_line_kw("ridge"))
+            ax.plot(fr, flip_fr, **line_style("curv"))
+            ax.axhline(2 / lam if scheme == "iterative" else 1 / lam, **line_style("ridge"))
         ax.set_ylim(eta[0], eta[-1])
         ax.set_xlabel("f / r")
         ax.set_title(f"{titles[scheme]}: λ = {lam:g}")
         ax = axes[1, j]
-        _panel(ax, lams, eta, panels[f"{scheme}_eta_lam"], regimes, logx=True)
+        regime_panel(ax, lams, eta, panels[f"{scheme}_eta_lam"], regimes, logx=True)
         if args.fr > 1:
-            ax.axvline(np.e * r * (args.fr - 1) / 2, **_line_kw("case23"))
-            ax.axvline(np.e * r * (args.fr - 1), **_line_kw("case23_lam"))
+            ax.axvline(np.e * r * (args.fr - 1) / 2, **line_style("case23"))
+            ax.axvline(np.e * r * (args.fr - 1), **line_style("case23_lam"))
         if scheme != "flow":
-            ax.plot(lams, flip_lam, **_line_kw("curv"))
+            ax.plot(lams, flip_lam, **line_style("curv"))
             ridge = (2 if scheme == "iterative" else 1) / lams
-            ax.plot(lams, ridge, **_line_kw("ridge"))
+            ax.plot(lams, ridge, **line_style("ridge"))
         ax.set_ylim(eta[0], eta[-1])
         ax.set_xlabel("λ (ridge per half-step)")
         ax.set_title(f"{titles[scheme]}: f/r = {args.fr:g}")
@@ -465,7 +465,7 @@ def _figures(args, out, regimes, eta, fr, lams, panels, f_bif, bif, eta2, alpha,
     fig.suptitle(f"Long-run behaviour of descent–ascent from w0 = {args.w0:g}, r = {r:g}")
     F.legend_below(
         fig,
-        _regime_handles(regimes) + _line_handles(LINES),
+        regime_handles(regimes) + line_handles(LINES),
         ncol=3,
         note="Simultaneous DA is gradient descent on L_DA with ridge 2λ; the flow is its "
         "small-step limit and has no η (its rows repeat).",
@@ -515,14 +515,14 @@ def _figures(args, out, regimes, eta, fr, lams, panels, f_bif, bif, eta2, alpha,
     fig, axes = F.subplots(1, 3, panel=(4.0, 3.2), sharey=True)
     for j, scheme in enumerate(("iterative", "simultaneous", "flow")):
         ax = axes[0, j]
-        _panel(ax, alpha, eta2, panels[f"block2d_{scheme}"], regimes)
+        regime_panel(ax, alpha, eta2, panels[f"block2d_{scheme}"], regimes)
         ax.set_xlabel("α = |S_j| / |S_i|")
         ax.set_title(f"{titles[scheme]}, ε = {args.rho:g}")
     axes[0, 0].set_ylabel("η (step size)")
     fig.suptitle(
         f"Cross-correlated block: w0 = (1, 1), |S_i| = 50, |R| = 900, |F| = 100, λ = {lam:g}"
     )
-    F.legend_below(fig, _regime_handles(regimes), ncol=6)
+    F.legend_below(fig, regime_handles(regimes), ncol=6)
     files.append(str(save_figure(fig, out / "block2d.png")))
     return files
 
