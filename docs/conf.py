@@ -61,6 +61,9 @@ nb_execution_timeout = 600
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
 nb_merge_streams = True
+# Executed pages show their matplotlib figures inline whatever backend the build itself was
+# started with (with MPLBACKEND=Agg inherited, every plotting cell would lose its figure).
+os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
 # The executed pages' kernels get CurveZMQ keys from the kernel manager (their kernelspec
 # declares support), so kernel and build talk encrypted and the kernel has nothing to warn
 # about ("Kernel is running over TCP without encryption", once per page).

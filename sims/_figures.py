@@ -6,7 +6,7 @@ Everything a figure shares lives here, so that all figures of the project look a
   from its grid of panels, so a panel keeps its size whatever the number of panels, and
   a full-width figure is at most ``MAX_WIDTH`` inches wide (readable at 100 % zoom in the
   docs' content column);
-* **fonts**: 10 pt text, 10.5 pt titles, 9 pt ticks and legends (:func:`apply_style`);
+* **fonts**: 10 pt text, 10.5 pt titles, 9.5 pt ticks and legends (:func:`apply_style`);
 * **palette**: the Okabe–Ito colours, which stay distinct under the common forms of colour
   blindness, with one fixed colour per role (:data:`ROLE`: the pretrained model is always
   blue, the oracle green, descent–ascent vermillion, ...), and ``cividis`` for continuous
@@ -61,17 +61,17 @@ ROLE = {
 
 CMAP = "cividis"  # continuous values (perceptually uniform, colour-blind safe)
 PANEL = (4.0, 3.1)  # inches, one panel
-MAX_WIDTH = 12.0  # inches, a full-width figure
+MAX_WIDTH = 10.0  # inches, a full-width figure: the docs show it at 75-95 % of its size
 DPI = 130
 
 STYLE = {
     "font.size": 10.0,
     "axes.titlesize": 10.5,
     "axes.labelsize": 10.0,
-    "xtick.labelsize": 9.0,
-    "ytick.labelsize": 9.0,
-    "legend.fontsize": 9.0,
-    "legend.title_fontsize": 9.0,
+    "xtick.labelsize": 9.5,
+    "ytick.labelsize": 9.5,
+    "legend.fontsize": 9.5,
+    "legend.title_fontsize": 9.5,
     "legend.frameon": False,
     "figure.titlesize": 11.5,
     "figure.dpi": 100,

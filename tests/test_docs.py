@@ -98,6 +98,7 @@ def test_docs_site(tmp_path: Path) -> None:
     _check_internal_links(site)
     _check_api_reference(site)
     _check_rendered_text(site)
+    _check_figures(site)
 
 
 class _Links(html.parser.HTMLParser):
@@ -152,6 +153,18 @@ def _check_api_reference(built_site: Path) -> None:
     assert not missing, f"public names missing from the API reference: {missing}"
     # the array type alias is shown by name, not as its expanded union
     assert "ndarray | bool" not in html_text
+
+
+def _check_figures(built_site: Path) -> None:
+    """Every page that draws a figure when it is built shows it (whatever MPLBACKEND)."""
+    drawn = []
+    for src in sorted(DOCS.rglob("*.md")):
+        text = src.read_text(encoding="utf-8")
+        if "{code-cell}" in text and ("subplots(" in text or "Image(" in text):
+            drawn.append(src.relative_to(DOCS).with_suffix(".html"))
+    assert drawn, "no page draws a figure"
+    missing = [str(p) for p in drawn if "<img" not in (built_site / p).read_text(encoding="utf-8")]
+    assert not missing, f"pages whose figures are missing from the built site: {missing}"
 
 
 # ----------------------------------------------------------------------------- rendered text
