@@ -96,3 +96,32 @@ def write_json(path: Path, record: dict) -> Path:
     tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(tmp, path)
     return path
+
+
+WIDTH = 119  # longest printed line of a summary
+
+
+def config_text(name: str, config: dict) -> str:
+    """``name  key=value, key=value`` (lists as ``8x8``), for a summary's first line."""
+
+    def fmt(v: Any) -> str:
+        if isinstance(v, (list, tuple)):
+            return "x".join(str(x) for x in v)
+        if isinstance(v, float):
+            return f"{v:g}"
+        return str(v)
+
+    return f"{name}  " + ", ".join(f"{k}={fmt(v)}" for k, v in config.items())
+
+
+def wrap_lines(lines: list[str], width: int = WIDTH) -> list[str]:
+    """Wrap prose lines longer than ``width`` at spaces (continuations indented)."""
+    import textwrap
+
+    out: list[str] = []
+    for line in lines:
+        if len(line) <= width:
+            out.append(line)
+        else:
+            out += textwrap.wrap(line, width=width, subsequent_indent="    ")
+    return out

@@ -80,7 +80,7 @@ import numpy as np
 
 import ascentjax as aj
 
-from ._harness import best_of, machine_info, register, run_in_cpu_devices
+from ._harness import best_of, machine_info, register, run_in_cpu_devices, wrap_lines
 from ._roofline import loadavg, machine_peaks, roofline
 from .da_sweep import make_data
 
@@ -704,7 +704,7 @@ def run(quick: bool = False, repeats: int = 3, **overrides: Any) -> dict:
 
 
 def summary_lines(record: dict) -> list[str]:
-    """A readable table of one record."""
+    """A readable table of one record (lines of at most 119 characters)."""
     cfg = record["config"]
     pk = record["peaks"]
     lines = [
@@ -713,11 +713,14 @@ def summary_lines(record: dict) -> list[str]:
         f"copy {pk['copy_gbps']:.1f} GB/s; torch: {record['torch']}",
         f"sigmoid rate {pk['sigmoid_gevals']:.2f} G/s; %bound: of the flop bound "
         f"{record['results'][0]['roofline']['bound_s']:.3f} s / of the flop+sigmoid bound "
-        f"{record['results'][0]['roofline']['bound_with_sigmoid_s']:.3f} s; x np: speed-up over "
-        "NumPy",
-        f"{'impl':<18} {'compile':>7} {'warm s':>6} {'x np':>6} {'GFLOP/s':>7} "
-        f"{'%bound':>6} {'%+sig':>6} {'cpu s':>5} {'load':>4} layout",
+        f"{record['results'][0]['roofline']['bound_with_sigmoid_s']:.3f} s; "
+        "x numpy: speed-up over batched NumPy",
     ]
+    lines = wrap_lines(lines)
+    lines.append(
+        f"{'impl':<19} {'layout':<44} {'compile':>7} {'warm s':>7} {'x numpy':>7} "
+        f"{'GFLOP/s':>7} {'% bound':>7} {'% +sig':>6} {'cpu s':>6}"
+    )
     rows = record["results"] + record["shared_data_results"]
     for i, r in enumerate(rows):
         if i == len(record["results"]):
@@ -726,33 +729,35 @@ def summary_lines(record: dict) -> list[str]:
         rf = r["roofline"]
         cpu = "-" if r.get("cpu_s_per_call") is None else f"{r['cpu_s_per_call']:.3f}"
         lines.append(
-            f"{r['impl']:<18} {comp:>7} {r['warm_s']:>6.3f} "
-            f"{r['speedup_vs_numpy']:>6.1f} {rf['achieved_gflops']:>7.1f} "
-            f"{100 * rf['fraction_of_bound']:>5.1f}% "
-            f"{100 * rf['fraction_of_bound_with_sigmoid']:>5.1f}% "
-            f"{cpu:>5} {r['loadavg_1min'] or 0:>4.1f} {r['layout'][:45]}"
+            f"{r['impl']:<19} {r['layout'][:44]:<44} {comp:>7} {r['warm_s']:>7.3f} "
+            f"{r['speedup_vs_numpy']:>7.1f} {rf['achieved_gflops']:>7.1f} "
+            f"{100 * rf['fraction_of_bound']:>6.1f}% "
+            f"{100 * rf['fraction_of_bound_with_sigmoid']:>5.1f}% {cpu:>6}"
         )
-    lines.append(
+    loads = [r["loadavg_1min"] for r in rows if r.get("loadavg_1min") is not None]
+    tail = [
+        f"load average (1 min) during the rows: {min(loads):.1f} to {max(loads):.1f}"
+        if loads
+        else "load average: not available",
         f"max relative disagreement {max(record['agreement_rel_err'].values()):.1e} "
         f"(tolerance {record['agreement_rtol']:g}); recompiles on a new step size: "
-        f"{record['recompiles_on_new_lr']}; all cores: {record['all_cores']}"
-    )
+        f"{record['recompiles_on_new_lr']}; all cores: {record['all_cores']}",
+    ]
     tg = record["targets"]
     yes = {True: "met", False: "NOT met", None: "not judged (--quick)"}
-    lines.append(
-        f"targets: per-seed <= {tg['per_seed_s']} s {yes[tg['per_seed_met']]} "
-        f"(best library {record['best_ascentjax']['warm_s']:.3f} s: "
-        f"{record['best_ascentjax']['layout']}); shared <= {tg['shared_s']} s "
-        f"{yes[tg['shared_met']]} ({record['best_ascentjax_shared']['warm_s']:.3f} s: "
-        f"{record['best_ascentjax_shared']['layout']}); best library row reaches "
-        f"{100 * tg['fraction_flop_bound']:.0f}% of the flop bound and "
+    tail += [
+        f"target per-seed <= {tg['per_seed_s']} s: {yes[tg['per_seed_met']]} "
+        f"(best library row {record['best_ascentjax']['warm_s']:.3f} s: "
+        f"{record['best_ascentjax']['layout']})",
+        f"target shared <= {tg['shared_s']} s: {yes[tg['shared_met']]} "
+        f"({record['best_ascentjax_shared']['warm_s']:.3f} s: "
+        f"{record['best_ascentjax_shared']['layout']})",
+        f"best library row: {100 * tg['fraction_flop_bound']:.0f}% of the flop bound, "
         f"{100 * tg['fraction_flop_sigmoid_bound']:.0f}% of the flop+sigmoid bound "
-        f"(target {100 * tg['fraction_of_bound']:.0f}%)"
-    )
-    lines.append(
+        f"(target {100 * tg['fraction_of_bound']:.0f}%)",
         f"default sweep(fn, data) {record['default']['warm_s']:.3f} s: "
         f"{tg['default_vs_best_library']:.2f}x the best library row (target <= "
         f"{tg['default_vs_best_max']}), {tg['default_speedup_vs_numpy']:.1f}x batched NumPy "
-        f"(target >= {tg['default_speedup_min']:g}): {yes[tg['default_met']]}"
-    )
-    return lines
+        f"(target >= {tg['default_speedup_min']:g}): {yes[tg['default_met']]}",
+    ]
+    return lines + wrap_lines(tail)

@@ -30,7 +30,7 @@ import numpy as np
 
 import ascentjax as aj
 
-from ._harness import best_of, machine_info, register
+from ._harness import best_of, machine_info, register, wrap_lines
 
 FULL = dict(S=4096, n=128, d=8, T=500, lr=0.1, lam=0.1, chunk_sizes=[None, 64, 128, 256])
 QUICK = dict(S=64, n=32, d=4, T=20, lr=0.1, lam=0.1, chunk_sizes=[None, 16])
@@ -200,4 +200,4 @@ def summary_lines(record: dict) -> list[str]:
         f"(chunk_size={record['best_ascentjax']['chunk_size']}); max relative disagreement "
         f"{max(record['agreement_rel_err'].values()):.1e} (tolerance {record['agreement_rtol']:g})"
     )
-    return lines
+    return wrap_lines(lines)

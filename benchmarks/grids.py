@@ -30,7 +30,7 @@ import numpy as np
 
 import ascentjax as aj
 
-from ._harness import best_of, machine_info, register
+from ._harness import best_of, config_text, machine_info, register, wrap_lines
 from ._roofline import loadavg
 
 # ----------------------------------------------------------------------------- rho-alpha
@@ -211,18 +211,19 @@ def run_atlas(quick: bool = False, repeats: int = 3, **overrides: Any) -> dict:
 
 def summary_lines(record: dict) -> list[str]:
     """A readable table of one record (any of the three workloads)."""
-    lines = [f"{record['workload']}  {record['config']}"]
+    lines = [config_text(record["workload"], record["config"])]
     for r in record["results"]:
         comp = f"{r['compile_s']:.2f}" if "compile_s" in r else "-"
         extra = ""
         if "points_per_s" in r:
             extra = f"  {r['points_per_s']:.0f} points/s"
+            # a --quick run's grid is tiny: its extrapolation says nothing
             if r.get("extrapolated") and not record.get("quick"):
-                extra += f", full grid ~{r['extrapolated_full_grid_s']:.0f} s (extrapolated)"
+                extra += f"; full grid ~{r['extrapolated_full_grid_s']:.0f} s (extrapolated)"
         if "speedup_vs_numpy" in r:
             extra += f"  {r['speedup_vs_numpy']:.1f}x numpy"
         lines.append(
-            f"{r['impl']:<10} {r['layout'][:52]:<52} compile {comp:>6} s  warm {r['warm_s']:.3f} s"
+            f"{r['impl']:<10} {r['layout'][:44]:<44} compile {comp:>6} s  warm {r['warm_s']:.3f} s"
             + extra
         )
     if "recompiles_on_new_rho" in record:
@@ -232,4 +233,4 @@ def summary_lines(record: dict) -> list[str]:
             f"runs agreeing with NumPy to {record['agreement_atol']:g}: "
             f"{record['agreement_fraction']:.4f}"
         )
-    return lines
+    return wrap_lines(lines)

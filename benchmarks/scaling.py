@@ -33,7 +33,14 @@ import numpy as np
 
 import ascentjax as aj
 
-from ._harness import best_of, machine_info, register, run_in_cpu_devices
+from ._harness import (
+    best_of,
+    config_text,
+    machine_info,
+    register,
+    run_in_cpu_devices,
+    wrap_lines,
+)
 from ._roofline import loadavg
 from .da_compare import _one_seed, oracle, prepare
 from .da_sweep import make_data
@@ -144,7 +151,11 @@ def plot(record: dict, path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(10, 4))
+    from sims import _figures
+
+    _figures.apply_style()  # the project's one figure style
+    fig, axes = _figures.subplots(1, 2, panel=(4.8, 3.4))
+    ax_t, ax_m = axes[0]
     for chunk, style in ((None, "o-"), (256, "s--")):
         rows = [r for r in record["vs_S"] if r["chunk_size"] == chunk]
         label = "one vmap" if chunk is None else f"chunk_size={chunk}"
@@ -159,8 +170,7 @@ def plot(record: dict, path) -> None:
         ax.legend()
     load = record["machine"].get("loadavg_1min")
     fig.suptitle(f"{record['machine']['processor']}, load {load:.1f}" if load else "")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path)
     plt.close(fig)
 
 
@@ -213,15 +223,21 @@ def run_multidevice(quick: bool = False, repeats: int = 3, **overrides: Any) -> 
 def summary_lines(record: dict) -> list[str]:
     """A readable table of a ``scaling`` or ``multidevice`` record."""
     if record["workload"] == "multidevice":
-        lines = [f"multidevice  {record['config']}", "devices  warm s  compile s  max|diff|"]
+        lines = [
+            config_text("multidevice", record["config"]),
+            "devices  warm s  compile s  max|diff|",
+        ]
         for r in record["cpu_fake_devices"]:
             lines.append(
                 f"{r['devices']:>7} {r['warm_s']:>7.3f} {r['compile_s']:>10.2f} "
                 f"{r['max_abs_diff_vs_1_device']:>9.1e}"
             )
         lines.append(f"GPU: {record['gpu']}")
-        return lines
-    lines = [f"scaling  {record['config']}", "     S      T  chunk    warm s  compile s   peak MiB"]
+        return wrap_lines(lines)
+    lines = [
+        config_text("scaling", record["config"]),
+        "     S      T  chunk    warm s  compile s   peak MiB",
+    ]
     for key in ("vs_S", "vs_T", "vs_chunk"):
         lines.append(f"-- {key}")
         for r in record[key]:
@@ -231,4 +247,4 @@ def summary_lines(record: dict) -> list[str]:
                 f"{r['compile_s']:>10.2f} {mem:>10}"
             )
     lines.append(f"fastest chunk size at S={record['vs_chunk'][0]['S']}: {record['best_chunk']}")
-    return lines
+    return wrap_lines(lines)

@@ -25,6 +25,7 @@ Conventions every study follows:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
 import functools
 import json
@@ -33,6 +34,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -663,7 +665,10 @@ def use_headless_matplotlib() -> None:
     """Select the non-interactive Agg backend (studies run on servers and in CI)."""
     import matplotlib
 
+    from sims._figures import apply_style
+
     matplotlib.use("Agg")
+    apply_style()
 
 
 # ----------------------------------------------------------------------------- progress
@@ -676,6 +681,63 @@ def progress(
     for item in tqdm(iterable, total=total, desc=desc, disable=disable, file=sys.stderr):
         check_interrupt()
         yield item
+
+
+def progress_bar(*, total: int, desc: str = "", unit: str = "it", disable: bool = False) -> Any:
+    """A manual tqdm bar on stderr (``bar.update(n)``; hidden with ``disable=True``).
+
+    The bar redraws every second, so its elapsed time keeps moving during a long step
+    between two updates.
+    """
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=desc, unit=unit, unit_scale=True, disable=disable, file=sys.stderr)
+    if disable:
+        return bar
+    done = threading.Event()
+
+    def tick() -> None:
+        while not done.wait(1.0):
+            bar.refresh()
+
+    threading.Thread(target=tick, daemon=True).start()
+    close = bar.close
+
+    def close_and_stop() -> None:
+        done.set()
+        close()
+
+    bar.close = close_and_stop
+    return bar
+
+
+@contextlib.contextmanager
+def stage(desc: str, *, disable: bool = False) -> Iterator[None]:
+    """A progress line for one long step that has no natural counter (a compiled call).
+
+    Shows ``desc`` and the elapsed time, ticking every second on stderr, until the step
+    ends; hidden with ``disable=True``.
+    """
+    if disable:
+        yield
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(total=None, desc=desc, bar_format="{desc}: {elapsed}", file=sys.stderr)
+    done = threading.Event()
+
+    def tick() -> None:
+        while not done.wait(1.0):
+            bar.refresh()
+
+    ticker = threading.Thread(target=tick, daemon=True)
+    ticker.start()
+    try:
+        yield
+    finally:
+        done.set()
+        ticker.join()
+        bar.close()
 
 
 def markdown_table(headers: list[str], rows: list[list[Any]], floatfmt: str = ".4g") -> str:

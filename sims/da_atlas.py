@@ -34,8 +34,10 @@ from sims._common import (
     markdown_table,
     open_output,
     positive_int,
+    progress_bar,
     run_info,
     save_figure,
+    stage,
     study_config,
     use_headless_matplotlib,
     write_text,
@@ -43,7 +45,12 @@ from sims._common import (
 from sims._devices import add_devices_flag, configure_devices
 
 STUDY = "da_atlas"
-COLORS = ["#2ca02c", "#ff7f0e", "#1f77b4", "#d62728", "#9467bd", "#262626"]
+# orbits per compiled call on the (eta, .) grids: a progress tick every second or two
+BLOCK_1D = 16384
+BLOCK_2D = 4096
+# regime colours (Okabe-Ito, colour-blind safe); divergent is dark grey, not black, so
+# that the black-on-white boundary lines stay visible on it
+COLORS = ["#009E73", "#E69F00", "#56B4E9", "#D55E00", "#CC79A7", "#595959"]
 LABELS = {
     "da": "DA fixed point",
     "spurious": "spurious fixed point",
@@ -282,36 +289,71 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     timings: dict[str, float] = {}
     panels: dict[str, np.ndarray] = {}
     periods: dict[str, np.ndarray] = {}
+    n_bif_runs = 2 * args.n_bif * len(args.bif_eta)
+    total = 4 * args.n**2 + 2 * args.n + n_bif_runs + 2 * args.n2d**2 + args.n2d + 10
+    bar = progress_bar(total=total, desc="da_atlas", unit="orbit", disable=args.no_progress)
 
-    def timed(name: str, fn: Any) -> Any:
+    def timed(name: str, fn: Any, units: int) -> Any:
+        bar.set_description(name)
         t0 = time.perf_counter()
         res = fn()
         jax.block_until_ready(res)
         timings[name] = time.perf_counter() - t0
+        bar.update(units)
         return res
 
+    def by_rows(name: str, fn: Any, rows: np.ndarray, n_cols: int, block: int) -> Any:
+        """fn over consecutive blocks of ``rows`` (the grid's first axis), one bar tick each.
+
+        Every block has the same length (the last is padded), so each grid compiles once.
+        """
+        bar.set_description(name)
+        t0 = time.perf_counter()
+        step = max(1, min(len(rows), block // n_cols))
+        parts = []
+        for lo in range(0, len(rows), step):
+            part = rows[lo : lo + step]
+            k = len(part)
+            part = np.concatenate([part, np.repeat(part[-1:], step - k)])
+            res = jax.block_until_ready(fn(part))
+            parts.append(jax.tree_util.tree_map(lambda a, k=k: np.asarray(a)[:k], res))
+            bar.update(k * n_cols)
+        timings[name] = time.perf_counter() - t0
+        return jax.tree_util.tree_map(lambda *a: np.concatenate(a), *parts)
+
     for scheme in ("iterative", "simultaneous"):
-        res = timed(
+        res = by_rows(
             f"{scheme}_eta_fr",
-            lambda s=scheme: aj.classify_da_1d(
-                eta[:, None], r, r * fr[None, :], lam, scheme=s, **common
+            lambda e, s=scheme: aj.classify_da_1d(
+                e[:, None], r, r * fr[None, :], lam, scheme=s, **common
             ),
+            eta,
+            args.n,
+            BLOCK_1D,
         )
         panels[f"{scheme}_eta_fr"] = np.asarray(res.regime)
         periods[scheme] = np.asarray(res.period)
-        res = timed(
+        res = by_rows(
             f"{scheme}_eta_lam",
-            lambda s=scheme: aj.classify_da_1d(
-                eta[:, None], r, r * args.fr, lams[None, :], scheme=s, **common
+            lambda e, s=scheme: aj.classify_da_1d(
+                e[:, None], r, r * args.fr, lams[None, :], scheme=s, **common
             ),
+            eta,
+            args.n,
+            BLOCK_1D,
         )
         panels[f"{scheme}_eta_lam"] = np.asarray(res.regime)
     # The flow does not depend on η: classify once per column and broadcast.
-    res = timed("flow_fr", lambda: aj.classify_da_1d(1.0, r, r * fr, lam, scheme="flow", **common))
+    res = timed(
+        "flow_fr",
+        lambda: aj.classify_da_1d(1.0, r, r * fr, lam, scheme="flow", **common),
+        args.n,
+    )
     panels["flow_eta_fr"] = np.broadcast_to(np.asarray(res.regime), (args.n, args.n))
     res = timed(
         "flow_lam",
         lambda: aj.classify_da_1d(1.0, r, r * args.fr, lams, scheme="flow", **common),
+        args.n,
     )
     panels["flow_eta_lam"] = np.broadcast_to(np.asarray(res.regime), (args.n, args.n))
 
@@ -324,10 +366,12 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
             lambda e=e: aj.da_orbit_1d(
                 e, r, f_bif, lam, w0=args.w0, n_transient=n_tr, n_record=128, dtype=dtype
             ),
+            args.n_bif,
         )
         cls = timed(
             f"bifurcation_classes_eta{e:g}",
             lambda e=e: aj.classify_da_1d(e, r, f_bif, lam, **common),
+            args.n_bif,
         )
         bif[e] = (np.asarray(orbit), np.asarray(cls.regime), np.asarray(cls.lyapunov))
 
@@ -336,16 +380,20 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     alpha = np.linspace(0.0, args.alpha_max, args.n2d)
     common2 = {k: v for k, v in common.items() if k != "w0"}
     for scheme in ("iterative", "simultaneous"):
-        res = timed(
+        res = by_rows(
             f"block2d_{scheme}",
-            lambda s=scheme: aj.classify_da_2d(
-                eta2[:, None], alpha[None, :], rho=args.rho, lam=lam, scheme=s, **common2
+            lambda e, s=scheme: aj.classify_da_2d(
+                e[:, None], alpha[None, :], rho=args.rho, lam=lam, scheme=s, **common2
             ),
+            eta2,
+            args.n2d,
+            BLOCK_2D,
         )
         panels[f"block2d_{scheme}"] = np.asarray(res.regime)
     res = timed(
         "block2d_flow",
         lambda: aj.classify_da_2d(1.0, alpha, rho=args.rho, lam=lam, scheme="flow", **common2),
+        args.n2d,
     )
     flow2 = np.asarray(res.regime)
     panels["block2d_flow"] = np.broadcast_to(flow2, (args.n2d, args.n2d))
@@ -360,6 +408,7 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         lambda: aj.classify_da_1d(
             te, 0.05, tf, 0.01, **{**common, "n_transient": 30_000, "w0": 1.0}
         ),
+        len(THEORY_POINTS),
     )
     theory_rows = []
     for k, (e, f, stated) in enumerate(THEORY_POINTS):
@@ -376,9 +425,13 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
             }
         )
 
+    bar.close()
     bounds = _boundaries(r, lam)
-    figs = _figures(args, out, aj.REGIMES, eta, fr, lams, panels, f_bif, bif, eta2, alpha, bounds)
-    figs.append(_period_figure(args, out, eta, fr, periods["iterative"], bounds))
+    with stage("drawing figures", disable=args.no_progress):
+        figs = _figures(
+            args, out, aj.REGIMES, eta, fr, lams, panels, f_bif, bif, eta2, alpha, bounds
+        )
+        figs.append(_period_figure(args, out, eta, fr, periods["iterative"], bounds))
     cyc = periods["iterative"][panels["iterative_eta_fr"] == aj.REGIMES.index("periodic")]
     period_counts = {int(p): int(c) for p, c in zip(*np.unique(cyc, return_counts=True))}
     summary = {
@@ -405,7 +458,7 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     return summary, timings
 
 
-def _panel(ax, x, y, codes, regimes, *, logx=False) -> None:
+def regime_panel(ax, x, y, codes, regimes, *, logx=False) -> None:
     from matplotlib.colors import BoundaryNorm, ListedColormap
 
     cmap = ListedColormap(COLORS)
@@ -416,86 +469,127 @@ def _panel(ax, x, y, codes, regimes, *, logx=False) -> None:
         ax.set_xscale("log")
 
 
-def _legend(fig, regimes) -> None:
+# Boundary lines: black with a white halo, so they read on every regime colour.
+LINES = {
+    "case12": dict(ls="-", lw=1.0, label="f = r: case 1 | 2 (a second stationary point appears)"),
+    "case23": dict(ls="-", lw=2.2, label="case 2 | 3 with ridge 2λ: no stationary point beyond"),
+    "case23_lam": dict(ls=":", lw=1.6, label="case 2 | 3 with ridge λ (for comparison)"),
+    "curv": dict(ls="--", lw=1.4, label="η·L''(w_DA) = 2: the DA minimum turns unstable"),
+    "ridge": dict(ls="-.", lw=1.2, label="ridge instability: η = 2/λ (iterative), 1/λ (simult.)"),
+}
+
+
+def line_style(kind: str) -> dict[str, Any]:
+    import matplotlib.patheffects as pe
+
+    kw = {k: v for k, v in LINES[kind].items() if k != "label"}
+    halo = [pe.withStroke(linewidth=kw["lw"] + 2.0, foreground="white")]
+    return dict(color="black", path_effects=halo, **kw)
+
+
+def line_handles(kinds) -> list[Any]:
+    from matplotlib.lines import Line2D
+
+    return [Line2D([], [], label=LINES[k]["label"], **line_style(k)) for k in kinds]
+
+
+def regime_handles(regimes) -> list[Any]:
     from matplotlib.patches import Patch
 
-    handles = [Patch(color=c, label=LABELS[n]) for c, n in zip(COLORS, regimes)]
-    fig.legend(handles=handles, loc="lower center", ncol=len(regimes), frameon=False)
+    return [Patch(color=c, label=LABELS[n]) for c, n in zip(COLORS, regimes)]
 
 
 def _period_figure(args, out, eta, fr, period, bounds) -> str:
     """The period of every cyclic orbit of iterative DA over (f/r, η) (1 = fixed point)."""
-    import matplotlib.pyplot as plt
-    from matplotlib.colors import LogNorm
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+    from matplotlib.patches import Patch
 
-    fig, ax = plt.subplots(figsize=(7.5, 5.5))
+    from sims import _figures as F
+
+    # Discrete classes: the small periods one by one, the long ones in octaves.
+    edges = [1, 2, 3, 4, 5, 9, 17, 33]
+    names = ["1 (fixed point)", "2", "3", "4", "5–8", "9–16", "17–32"]
+    colors = [F.GREEN, F.SKY, F.BLUE, F.ORANGE, F.VERMILLION, F.PURPLE, F.BLACK]
+    keep = [i for i in range(len(names)) if edges[i] <= args.max_period]
+    edges = [edges[i] for i in keep] + [args.max_period + 1]
+    names = [names[i] for i in keep]
+    colors = [colors[i] for i in keep]
+    cmap = ListedColormap(colors)
+    norm = BoundaryNorm(edges, cmap.N)
+    fig, axes = F.subplots(1, 1, panel=(6.4, 4.4))
+    ax = axes[0, 0]
     shown = np.where(period > 0, period, np.nan).astype(float)
-    mesh = ax.pcolormesh(
-        fr, eta, shown, cmap="viridis", norm=LogNorm(1, args.max_period), shading="nearest"
+    ax.set_facecolor(F.LIGHT)
+    ax.pcolormesh(fr, eta, shown, cmap=cmap, norm=norm, shading="nearest", rasterized=True)
+    ax.axvline(bounds["fr_case12"], **line_style("case12"))
+    ax.axvline(bounds["fr_case23_2lam"], **line_style("case23"))
+    ax.set(yscale="log", xlabel="f / r", ylabel="η (step size)", ylim=(eta[0], eta[-1]))
+    ax.set_title(
+        f"Iterative DA: period of the orbit it settles on (λ = {args.lam:g}, r = {args.r:g})"
     )
-    ax.set_facecolor("0.85")
-    ax.axvline(bounds["fr_case12"], color="w", lw=1.2)
-    ax.axvline(bounds["fr_case23_2lam"], color="k", lw=1.5)
-    ax.set(yscale="log", xlabel="f / r", ylabel="η", ylim=(eta[0], eta[-1]))
-    ax.set_title(f"iterative DA: period of the limit cycle (grey: none), λ = {args.lam:g}")
-    fig.colorbar(mesh, ax=ax, label="period p (1 = fixed point)")
-    fig.tight_layout()
+    handles = [Patch(color=c, label=f"period {n}") for c, n in zip(colors, names)]
+    handles.append(Patch(color=F.LIGHT, label="no cycle (chaotic, aperiodic or divergent)"))
+    handles += line_handles(["case12", "case23"])
+    F.legend_below(fig, handles, ncol=2)
     return str(save_figure(fig, out / "periods.png"))
 
 
 def _figures(args, out, regimes, eta, fr, lams, panels, f_bif, bif, eta2, alpha, bounds):
-    import matplotlib.pyplot as plt
+    from sims import _figures as F
 
     r, lam = args.r, args.lam
     files = []
     # ---------------------------------------------------------------- phase diagrams
-    fig, axes = plt.subplots(2, 3, figsize=(15, 9.5), sharey=True)
-    titles = {"iterative": "iterative DA", "simultaneous": "simultaneous DA (2λ)", "flow": "flow"}
+    fig, axes = F.subplots(2, 3, panel=(4.0, 3.2), sharey=True)
+    titles = {
+        "iterative": "iterative DA",
+        "simultaneous": "simultaneous DA",
+        "flow": "gradient flow",
+    }
     flip_fr = _flip_eta(r, r * fr, lam)
     flip_lam = _flip_eta(r, r * args.fr, lams)
     for j, scheme in enumerate(("iterative", "simultaneous", "flow")):
         ax = axes[0, j]
-        _panel(ax, fr, eta, panels[f"{scheme}_eta_fr"], regimes)
-        ax.axvline(bounds["fr_case12"], color="w", lw=1.2, ls="-")
-        ax.axvline(bounds["fr_case23_2lam"], color="k", lw=1.5, ls="-")
-        ax.axvline(bounds["fr_case23_lam"], color="k", lw=1.0, ls=":")
+        regime_panel(ax, fr, eta, panels[f"{scheme}_eta_fr"], regimes)
+        ax.axvline(bounds["fr_case12"], **line_style("case12"))
+        ax.axvline(bounds["fr_case23_2lam"], **line_style("case23"))
+        ax.axvline(bounds["fr_case23_lam"], **line_style("case23_lam"))
         if scheme != "flow":  # the flow has no step size
-            ax.plot(fr, flip_fr, color="w", lw=1.2, ls="--")
-            ax.axhline(2 / lam if scheme == "iterative" else 1 / lam, color="w", lw=0.8, ls="-.")
+            ax.plot(fr, flip_fr, **line_style("curv"))
+            ax.axhline(2 / lam if scheme == "iterative" else 1 / lam, **line_style("ridge"))
         ax.set_ylim(eta[0], eta[-1])
         ax.set_xlabel("f / r")
-        ax.set_title(f"{titles[scheme]}: λ = {lam:g}, r = {r:g}")
+        ax.set_title(f"{titles[scheme]}: λ = {lam:g}")
         ax = axes[1, j]
-        _panel(ax, lams, eta, panels[f"{scheme}_eta_lam"], regimes, logx=True)
+        regime_panel(ax, lams, eta, panels[f"{scheme}_eta_lam"], regimes, logx=True)
         if args.fr > 1:
-            ax.axvline(np.e * r * (args.fr - 1) / 2, color="k", lw=1.5)
-            ax.axvline(np.e * r * (args.fr - 1), color="k", lw=1.0, ls=":")
+            ax.axvline(np.e * r * (args.fr - 1) / 2, **line_style("case23"))
+            ax.axvline(np.e * r * (args.fr - 1), **line_style("case23_lam"))
         if scheme != "flow":
-            ax.plot(lams, flip_lam, color="w", lw=1.2, ls="--")
+            ax.plot(lams, flip_lam, **line_style("curv"))
             ridge = (2 if scheme == "iterative" else 1) / lams
-            ax.plot(lams, ridge, color="w", lw=0.8, ls="-.")
+            ax.plot(lams, ridge, **line_style("ridge"))
         ax.set_ylim(eta[0], eta[-1])
         ax.set_xlabel("λ (ridge per half-step)")
-        ax.set_title(f"{titles[scheme]}: f/r = {args.fr:g}, r = {r:g}")
+        ax.set_title(f"{titles[scheme]}: f/r = {args.fr:g}")
     for ax in axes[:, 0]:
-        ax.set_ylabel("η")
-    fig.suptitle(
-        "Long-run behaviour of descent-ascent from w0 = "
-        f"{args.w0:g}.  Lines: white f/r = 1 (case 1|2), black case 2|3 (ridge 2λ; dotted: λ), "
-        "dashed η·L''(w_DA) = 2, dash-dot ridge instability",
-        fontsize=10,
+        ax.set_ylabel("η (step size)")
+    fig.suptitle(f"Long-run behaviour of descent–ascent from w0 = {args.w0:g}, r = {r:g}")
+    F.legend_below(
+        fig,
+        regime_handles(regimes) + line_handles(LINES),
+        ncol=3,
+        note="Simultaneous DA is gradient descent on L_DA with ridge 2λ; the flow is its "
+        "small-step limit and has no η (its rows repeat).",
     )
-    _legend(fig, regimes)
-    fig.tight_layout(rect=(0, 0.05, 1, 0.96))
     files.append(str(save_figure(fig, out / "phase_diagrams.png")))
 
     # ---------------------------------------------------------------- bifurcation diagram
-    fig, axes = plt.subplots(
+    fig, axes = F.subplots(
         2,
         len(bif),
-        figsize=(6.5 * len(bif), 7.5),
+        panel=(5.0, 2.6),
         sharex=True,
-        squeeze=False,
         gridspec_kw={"height_ratios": [2, 1]},
     )
     for j, (e, (orbit, codes, lyap)) in enumerate(bif.items()):
@@ -505,32 +599,42 @@ def _figures(args, out, regimes, eta, fr, lams, panels, f_bif, bif, eta2, alpha,
         ax.scatter(ff, orbit[shown].ravel(), s=0.05, c="k", alpha=0.5, rasterized=True)
         for f0, ls in ((r, "-"), (r + 2 * lam / np.e, "--")):
             for a in axes[:, j]:
-                a.axvline(f0, color="tab:red", lw=0.8, ls=ls)
-        ax.set_ylabel("orbit points w_t")
+                a.axvline(f0, color=F.VERMILLION, lw=0.9, ls=ls)
+        ax.set_ylabel("orbit points $w_t$")
         ax.set_title(f"iterative DA, η = {e:g} (r = {r:g}, λ = {lam:g})")
         lo = np.nanpercentile(orbit[shown], 0.5) if shown.any() else -1
         hi = np.nanpercentile(orbit[shown], 99.5) if shown.any() else 1
         ax.set_ylim(lo - 0.5, hi + 0.5)
         ax = axes[1, j]
-        ax.plot(f_bif, lyap, lw=0.8, color="tab:blue")
+        ax.plot(f_bif, lyap, lw=0.9, color=F.BLUE)
         ax.axhline(0, color="k", lw=0.6)
         ax.set_ylabel("Lyapunov exponent Λ")
         ax.set_xlabel("f")
-    fig.suptitle("Bifurcation diagram (red: f = r and f = r + 2λ/e, the case boundaries)")
-    fig.tight_layout()
+    from matplotlib.lines import Line2D
+
+    F.legend_below(
+        fig,
+        [
+            Line2D([], [], color=F.VERMILLION, lw=0.9, label="f = r: case 1 | 2"),
+            Line2D([], [], color=F.VERMILLION, lw=0.9, ls="--", label="f = r + 2λ/e: case 2 | 3"),
+        ],
+        note="Top: the last 128 points of each orbit (divergent orbits left out). Bottom: "
+        "Λ > 0 is chaos.",
+    )
     files.append(str(save_figure(fig, out / "bifurcation.png")))
 
     # ---------------------------------------------------------------- 2-D block
-    fig, axes = plt.subplots(1, 3, figsize=(15, 5.2), sharey=True)
+    fig, axes = F.subplots(1, 3, panel=(4.0, 3.2), sharey=True)
     for j, scheme in enumerate(("iterative", "simultaneous", "flow")):
-        ax = axes[j]
-        _panel(ax, alpha, eta2, panels[f"block2d_{scheme}"], regimes)
+        ax = axes[0, j]
+        regime_panel(ax, alpha, eta2, panels[f"block2d_{scheme}"], regimes)
         ax.set_xlabel("α = |S_j| / |S_i|")
-        ax.set_title(f"{titles[scheme]}, 2-D block ρ = {args.rho:g}")
-    axes[0].set_ylabel("η")
-    fig.suptitle("Cross-correlated block, w0 = (1, 1), |S_i|=50, |R|=900, |F|=100")
-    _legend(fig, regimes)
-    fig.tight_layout(rect=(0, 0.08, 1, 0.95))
+        ax.set_title(f"{titles[scheme]}, ε = {args.rho:g}")
+    axes[0, 0].set_ylabel("η (step size)")
+    fig.suptitle(
+        f"Cross-correlated block: w0 = (1, 1), |S_i| = 50, |R| = 900, |F| = 100, λ = {lam:g}"
+    )
+    F.legend_below(fig, regime_handles(regimes), ncol=6)
     files.append(str(save_figure(fig, out / "block2d.png")))
     return files
 
@@ -563,9 +667,9 @@ def main(argv: list[str] | None = None) -> int:
         ]
         for t in summary["theory_points"]
     ]
-    table += "\n## Iterative-DA reference points (r = 0.05, λ = 0.01, w0 = 1)\n\n"
+    table += "\n## Reference points of the iterative DA map (r = 0.05, λ = 0.01, w0 = 1)\n\n"
     table += markdown_table(
-        ["η", "f", "regime", "period", "orbit min", "orbit max", "Lyapunov", "quoted"],
+        ["η", "f", "regime", "period", "orbit min", "orbit max", "Lyapunov", "expected"],
         trows,
         floatfmt=".4g",
     )

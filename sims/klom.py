@@ -47,10 +47,11 @@ from sims._common import (
     nonnegative_int,
     open_output,
     positive_int,
-    progress,
+    progress_bar,
     run_info,
     save_figure,
     seed_int,
+    stage,
     use_headless_matplotlib,
     write_text,
 )
@@ -325,6 +326,13 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser, ds: Any) -> d
     master = jax.random.key(args.seed)
     keys = (jax.random.fold_in(master, i) for i in itertools.count())
     timings: dict[str, float] = {}
+    # one bar over every training / unlearning call (each redraws its clock every second)
+    n_sizes = len(_forget_sizes(args.forget_fractions, n, args.min_forget))
+    n_sets = n_sizes + (2 * args.pca_components if args.datamodel_models > 0 and n_sizes else 0)
+    n_grid = sum(len(args.lrs) * (len(args.mixes) if m == "gda" else 1) for m in args.methods)
+    bar = progress_bar(
+        total=2 + n_sets * (1 + n_grid), desc="klom", unit="step", disable=args.no_progress
+    )
 
     # jitted once per shape: margins / per-model accuracy of an ensemble, and of every
     # epoch of a trajectory
@@ -360,10 +368,14 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser, ds: Any) -> d
 
     # 1. pretrained models ------------------------------------------------------------
     t0 = time.perf_counter()
+    bar.set_description(f"training {N} pretrained models")
     pre = aj.train_ensemble(next(keys), net, x, y, n_models=N, **train_kw)
     pre_m = margins_all(pre)
     timings["pretrain"] = time.perf_counter() - t0
     _check_trained("pretraining", pre_m[0], np.asarray(acc_fn(pre, x, y)), y)
+    bar.update()
+    dm = f" (datamodels: {args.datamodel_models} models)" if args.datamodel_models else ""
+    bar.set_description("forget sets" + dm)
 
     # 2. forget sets ------------------------------------------------------------------
     t0 = time.perf_counter()
@@ -402,11 +414,13 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser, ds: Any) -> d
             fraction_positive_self_influence=float((diag > 0).mean()),
         )
     timings["forget_sets"] = time.perf_counter() - t0
+    bar.update()
 
     # 3. oracles and the grid ---------------------------------------------------------
     results: dict[str, Any] = {}
     t_oracle = t_unlearn = 0.0
-    for name, F in progress(forget_sets.items(), desc="forget sets", disable=args.no_progress):
+    for name, F in forget_sets.items():
+        bar.set_description(f"{name}: {2 * N} oracle models")
         R = aj.retain_indices(n, F)
         t0 = time.perf_counter()
         orc2 = aj.retrain_oracle(next(keys), net, x, y, R, n_models=2 * N, **train_kw)
@@ -422,6 +436,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser, ds: Any) -> d
             y,
             R,
         )
+        bar.update()
 
         def score(m_tr: Any, m_v: Any, o_tr=o_tr, o_v=o_v, F=F, R=R) -> dict[str, float]:
             k_tr = klom_np(m_tr, o_tr)
@@ -458,6 +473,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser, ds: Any) -> d
             mixes = args.mixes if method == "gda" else [1.0]
             rows = []
             for lr, mix in itertools.product(args.lrs, mixes):
+                bar.set_description(f"{name}: {LABELS[method]} lr {lr:g}")
                 traj = aj.unlearn_ensemble(
                     next(keys),
                     net,
@@ -491,11 +507,13 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser, ds: Any) -> d
                             forget_klom_half_b=hb,
                         )
                     )
+                bar.update()
             entry["methods"][method] = dict(
                 grid=rows, illusion=_illusion(rows, entry["oracle_halves_forget_klom"])
             )
         t_unlearn += time.perf_counter() - t0
         results[name] = entry
+    bar.close()
     timings["oracles"] = t_oracle
     timings["unlearning_grid"] = t_unlearn
     timings["total"] = sum(timings.values())
@@ -565,97 +583,112 @@ def _num(v: Any) -> float:
 
 
 # ----------------------------------------------------------------------------- outputs
-def _config_label(r: dict[str, Any], method: str) -> str:
-    lab = f"{r['lr']:g}/{r['epochs']}"
-    return lab + (f"/{r['mix']:g}" if method == "gda" else "")
-
-
 def plot_grid(summary: dict[str, Any], what: str) -> Any:
-    import matplotlib.pyplot as plt
+    """One panel per forget set (row) and method (column; GDA: one column per mix).
+
+    x: unlearning learning rate (log scale); one line per number of unlearning epochs
+    (lighter = fewer); colour: the split (forget, retain, validation); dotted: the
+    independent oracle ensemble, the best any method can reach. y is shared along a row.
+    """
+    from matplotlib.lines import Line2D
+
+    from sims import _figures as F
 
     sets = list(summary["forget_sets"])
-    methods = summary["config"]["methods"]
-    fig, axes = plt.subplots(
-        len(sets), len(methods), figsize=(4.2 * len(methods), 2.4 * len(sets)), squeeze=False
-    )
-    colors = {"forget": "C3", "retain": "C0", "validation": "C2"}
+    cfg = summary["config"]
+    columns = []  # (method, mix or None)
+    for m in cfg["methods"]:
+        mixes = cfg["mixes"] if m == "gda" else [None]
+        columns += [(m, mix) for mix in mixes]
+    splits = ("forget", "retain", "validation")
+    n_ep = cfg["unlearn_epochs"]
+    fig, axes = F.subplots(len(sets), len(columns), panel=(3.2, 2.4), sharey="row", sharex=True)
+    lrs = sorted(cfg["lrs"])
     for i, s in enumerate(sets):
         e = summary["forget_sets"][s]
-        for j, m in enumerate(methods):
+        for j, (m, mix) in enumerate(columns):
             ax = axes[i, j]
-            rows = e["methods"][m]["grid"]
-            xs = np.arange(len(rows))
-            for split, c in colors.items():
-                ax.plot(
-                    xs, [r[what][split] for r in rows], "o-", ms=2.5, lw=0.8, color=c, label=split
-                )
-                if what == "klom":
-                    ax.axhline(e["oracle_reference"]["klom"][split], color=c, ls=":", lw=0.8)
-                else:
-                    ax.axhline(e["oracle_reference"]["accuracy"][split], color=c, ls=":", lw=0.8)
-            bad = [k for k, r in enumerate(rows) if r["diverged"]]
-            if bad:
-                ax.plot(bad, [0.0] * len(bad), "kx", ms=4, label="diverged (no score)")
-            ax.set_title(f"{LABELS[m]} · {s}", fontsize=8)
-            ax.tick_params(labelsize=6)
-            ax.set_xticks(xs[:: max(1, len(xs) // 8)])
-            ax.set_xticklabels(
-                [_config_label(rows[k], m) for k in xs[:: max(1, len(xs) // 8)]],
-                rotation=60,
-                fontsize=5,
-            )
+            rows = [r for r in e["methods"][m]["grid"] if mix is None or r["mix"] == mix]
+            for split in splits:
+                shades = F.shades(F.ROLE[split], n_ep, lightest=0.25)
+                for ep in range(1, n_ep + 1):
+                    pts = sorted((r["lr"], r[what][split]) for r in rows if r["epochs"] == ep)
+                    if not pts:
+                        continue
+                    x, y = zip(*pts)
+                    last = ep == n_ep
+                    ax.plot(
+                        x,
+                        y,
+                        "-o",
+                        color=shades[ep - 1],
+                        lw=1.6 if last else 1.0,
+                        ms=3.5 if last else 2.0,
+                        zorder=3 if last else 2,
+                    )
+                ax.axhline(e["oracle_reference"][what][split], color=F.ROLE[split], ls=":", lw=1.2)
+            ax.set_xscale("log")
+            ax.set_xticks(lrs, [f"{v:g}" for v in lrs])
+            ax.minorticks_off()
+            head = LABELS[m] + (f", ascent ×{mix:g}" if mix is not None else "")
+            ax.set_title(f"{head} · {s}", fontsize=9.5)
+            bad = sorted({r["lr"] for r in rows if r["diverged"]})
+            if bad:  # diverged grid points have no score: a black x at 0 marks them
+                ax.plot(bad, [0.0] * len(bad), "kx", ms=5, mew=1.5, zorder=4)
             if j == 0:
-                ax.set_ylabel("KLoM (95th pct)" if what == "klom" else "accuracy", fontsize=7)
-    axes[0, 0].legend(fontsize=6)
-    fig.suptitle(
-        ("KLoM" if what == "klom" else "Accuracy")
-        + " of every grid point (x: lr/epochs[/mix]); dotted: independent oracle ensemble",
-        fontsize=9,
+                ax.set_ylabel("KLoM (95th pct)" if what == "klom" else "accuracy")
+            if i == len(sets) - 1:
+                ax.set_xlabel("unlearning lr")
+    handles = [Line2D([], [], color=F.ROLE[sp], marker="o", ms=3.5, label=sp) for sp in splits]
+    if n_ep > 1:
+        grey = F.shades(F.GREY, n_ep, lightest=0.25)
+        handles += [
+            Line2D([], [], color=grey[0], lw=1.0, label="1 epoch"),
+            Line2D([], [], color=grey[-1], lw=1.6, label=f"{n_ep} epochs"),
+        ]
+    handles.append(Line2D([], [], color=F.GREY, ls=":", lw=1.2, label="independent oracle"))
+    name = "KLoM" if what == "klom" else "Accuracy"
+    fig.suptitle(f"{name} of every unlearning run of the grid")
+    better = "lower is closer to the oracle" if what == "klom" else "the oracle's level is the aim"
+    F.legend_below(
+        fig,
+        handles,
+        ncol=len(handles),
+        note=f"One line per number of unlearning epochs (lighter: fewer, 1 to {n_ep}); "
+        f"colour: the split the {name} is measured on; dotted: the same number for an "
+        f"independent oracle ensemble ({better}). Rows share their y-axis.",
     )
-    fig.tight_layout()
     return fig
 
 
 def plot_illusion(summary: dict[str, Any]) -> Any:
-    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    from sims import _figures as F
 
     sets = list(summary["forget_sets"])
     methods = summary["config"]["methods"]
-    fig, axes = plt.subplots(1, len(methods), figsize=(4.2 * len(methods), 3.2), squeeze=False)
+    fig, axes = F.subplots(1, len(methods), panel=(4.0, 3.0), sharey=True)
     w = 0.38
+    c_sel, c_held = F.ORANGE, F.PURPLE
     for j, m in enumerate(methods):
         ax = axes[0, j]
         sel = [summary["forget_sets"][s]["methods"][m]["illusion"] for s in sets]
         xs = np.arange(len(sets))
-        ax.bar(
-            xs - w / 2,
-            [_num(d["forget_klom_on_selection_seeds"]) for d in sel],
-            w,
-            label="selected & scored on same seeds",
-            color="C1",
-        )
-        ax.bar(
-            xs + w / 2,
-            [_num(d["forget_klom_on_held_out_seeds"]) for d in sel],
-            w,
-            label="same config, held-out seeds",
-            color="C4",
-        )
-        ax.plot(
-            xs,
-            [d["oracle_level_halves"] for d in sel],
-            "k_",
-            ms=18,
-            mew=2,
-            label="oracle vs oracle",
-        )
-        ax.set_xticks(xs)
-        ax.set_xticklabels(sets, rotation=30, fontsize=7)
-        ax.set_title(f"{LABELS[m]}: best of the grid by forget KLoM", fontsize=9)
-        ax.set_ylabel("forget KLoM (95th pct, N/2 models)", fontsize=7)
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=7, frameon=False)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+        ax.bar(xs - w / 2, [_num(d["forget_klom_on_selection_seeds"]) for d in sel], w, color=c_sel)
+        ax.bar(xs + w / 2, [_num(d["forget_klom_on_held_out_seeds"]) for d in sel], w, color=c_held)
+        ax.plot(xs, [d["oracle_level_halves"] for d in sel], "k_", ms=18, mew=2)
+        ax.set_xticks(xs, sets, rotation=30, ha="right")
+        ax.set_title(f"{LABELS[m]}: best grid point by forget KLoM")
+        if j == 0:
+            ax.set_ylabel("forget KLoM (95th pct, N/2 models)")
+    handles = [
+        Patch(color=c_sel, label="selected and scored on the same seeds"),
+        Patch(color=c_held, label="same configuration, held-out seeds"),
+        Line2D([], [], color="k", marker="_", ls="none", ms=14, mew=2, label="oracle vs oracle"),
+    ]
+    F.legend_below(fig, handles, ncol=3)
     return fig
 
 
@@ -773,9 +806,10 @@ def main(argv: list[str] | None = None) -> int:
     summary = run(args, parser, ds)
     t = summary.pop("timings_s")
     ts = time.perf_counter()
-    save_figure(plot_grid(summary, "klom"), out / "klom_grid.png")
-    save_figure(plot_grid(summary, "accuracy"), out / "accuracy_grid.png")
-    save_figure(plot_illusion(summary), out / "illusion.png")
+    with stage("drawing klom_grid.png, accuracy_grid.png, illusion.png", disable=args.no_progress):
+        save_figure(plot_grid(summary, "klom"), out / "klom_grid.png")
+        save_figure(plot_grid(summary, "accuracy"), out / "accuracy_grid.png")
+        save_figure(plot_illusion(summary), out / "illusion.png")
     t["figures"] = time.perf_counter() - ts
     write_text(out / "table.md", render_table(summary))
     wall = time.perf_counter() - t0

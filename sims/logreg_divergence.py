@@ -57,7 +57,8 @@ from sims._common import (
 from sims._devices import add_devices_flag, configure_devices
 
 STUDY = "logreg_divergence"
-RHO_GRID = np.round(np.arange(0.05, 0.951, 0.05), 4)  # for the window-vs-rho panel
+RHO_GRID = np.round(np.arange(0.025, 0.9751, 0.025), 4)  # exact window scans, rho panel
+RHO_FINE = np.linspace(0.01, 0.99, 393)  # closed-form lemma thresholds, rho panel
 N_OBS = 100  # recorded points along each trajectory
 N_ALPHA = 200  # alpha grid of the window scans
 CHUNK = 256  # seeds per compiled chunk of the simulation
@@ -251,13 +252,17 @@ def _window_vs_rho(args: argparse.Namespace, disable: bool) -> dict[str, Any]:
         rows.append(
             (aj.window_edges(alphas, scan.ordered), aj.window_edges(alphas, ~scan.da_stationary))
         )
-    a9 = np.asarray(aj.lemma9_threshold(rhos, counts[1], counts[2]))
-    a10 = np.minimum(*(np.asarray(t) for t in aj.lemma10_thresholds(rhos, args.lam, *counts)))
+    # The lemma thresholds are closed forms: evaluated on a fine grid, so that the corner
+    # of Lemma 9's max{.,.} sits where it is, not at a grid point.
+    fine = jnp.asarray(RHO_FINE)
+    a9 = np.asarray(aj.lemma9_threshold(fine, counts[1], counts[2]))
+    a10 = np.minimum(*(np.asarray(t) for t in aj.lemma10_thresholds(fine, args.lam, *counts)))
     return {
         "rho": RHO_GRID.tolist(),
         "exact_lo": [r[0][0] for r in rows],
         "exact_hi": [r[0][1] for r in rows],
         "no_da_from": [r[1][0] for r in rows],
+        "rho_fine": RHO_FINE.tolist(),
         "lemma9": a9.tolist(),
         "lemma10": a10.tolist(),
     }
@@ -423,124 +428,129 @@ def _margin(path: np.ndarray, rho: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _draw_window(ax: Any, wv: dict[str, Any], marks: list[tuple[float, float]]) -> None:
+    from sims import _figures as F
+
     rho = np.asarray(wv["rho"])
+    fine = np.asarray(wv["rho_fine"])
     lo, hi = np.asarray(wv["exact_lo"], float), np.asarray(wv["exact_hi"], float)
-    ax.fill_between(rho, lo, hi, color="tab:red", alpha=0.3, label="exact detrimental window")
-    ax.plot(rho, np.asarray(wv["no_da_from"], float), "k--", label="no DA stationary point above")
-    a9, a10 = np.asarray(wv["lemma9"]), np.asarray(wv["lemma10"])
-    ax.plot(rho, a9, color="tab:blue", label="Lemma 9 threshold")
-    ax.plot(rho, a10, color="tab:green", label="Lemma 10 threshold")
+    ax.fill_between(
+        rho, lo, hi, color=F.ROLE["da"], alpha=0.3, lw=0, label="exact detrimental window"
+    )
     exist = np.asarray(wv["no_da_from"], float)
-    top = np.fmin(a10, np.where(np.isnan(exist), np.inf, exist))
+    ax.plot(rho, exist, "--", color=F.BLACK, label="no DA stationary point above")
+    a9, a10 = np.asarray(wv["lemma9"]), np.asarray(wv["lemma10"])
+    ax.plot(fine, a9, color=F.BLUE, label="Lemma 9 threshold")
+    ax.plot(fine, a10, color=F.GREEN, label="Lemma 10 threshold")
+    exist_fine = np.interp(fine, rho, np.where(np.isnan(exist), np.inf, exist))
+    top = np.fmin(a10, exist_fine)
     ok = a9 <= top
     if ok.any():
         ax.fill_between(
-            rho,
+            fine,
             a9,
             top,
             where=ok,
             interpolate=True,
-            color="tab:blue",
-            alpha=0.35,
+            color=F.BLUE,
+            alpha=0.3,
+            lw=0,
             label="lemma window (non-empty)",
         )
     else:
-        ax.text(
-            0.03,
-            0.97,
-            "lemma window empty for every rho",
-            transform=ax.transAxes,
-            va="top",
-            fontsize=8,
-        )
+        ax.plot([], [], " ", label="lemma window: empty for every $\\varepsilon$")
     for r, a in marks:
-        ax.plot([r], [a], "k*", ms=10)
+        ax.plot([r], [a], "*", color=F.BLACK, ms=11, label="this run")
+    ymax = np.nanmax(np.concatenate([hi, exist, a10]))
+    ax.set_ylim(0, 1.1 * ymax)
+    ax.set_xlim(0, 1)
     ax.set_xlabel(r"correlation $\varepsilon$ (--rho)")
     ax.set_ylabel(r"$\alpha = |S_j|/|S_i|$")
-    ax.set_title(r"$\alpha$-window vs $\varepsilon$ (Fig. 4)")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, 0.9))
+    ax.set_title(r"$\alpha$-window vs $\varepsilon$ (paper Fig. 4)")
 
 
 def _figure(rho: float, res: dict[str, Any], wv: dict[str, Any], args: argparse.Namespace) -> Any:
-    import matplotlib.pyplot as plt
+    from sims import _figures as F
 
     ex, sim = res["exact"], res["simulation"]
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.3))
-    ax = axes[0]
+    fig, axes = F.subplots(1, 3, panel=(4.0, 3.3))
+    ax = axes[0, 0]
+    c_da = F.ROLE["simulation"]
     for path in sim["_paths"]:
         x, y = _margin(path, rho)
-        ax.plot(x, y, color="tab:orange", alpha=0.35, lw=0.8)
+        ax.plot(x, y, color=c_da, alpha=0.35, lw=0.8)
+    ax.plot([], [], color=c_da, label=f"{args.method} DA paths (one per seed)")
     for key, color, label in (
-        ("pretrained", "tab:blue", "pretrained $w_D$"),
-        ("oracle", "tab:green", "oracle $w_R$"),
-        ("da", "tab:red", "DA stationary point"),
+        ("pretrained", F.ROLE["pretrained"], "pretrained $w_D$ (exact)"),
+        ("oracle", F.ROLE["oracle"], "oracle $w_R$ (exact)"),
+        ("da", F.ROLE["da"], "DA stationary point (exact)"),
     ):
         if ex[key] is not None:
             x, y = ex[key]["margins"]
             ax.plot([x], [y], "o", color=color, ms=8, label=label, zorder=5)
-    ax.plot([], [], color="tab:orange", label=f"{args.method} DA paths")
     pts = np.array([ex[k]["margins"] for k in ("pretrained", "oracle", "da") if ex[k]])
     lo, hi = pts.min(0), pts.max(0)
     if ex["da"] is None:  # DA diverges: show where the paths leave the frame
         lo = lo - 1.0
-        ax.text(
-            0.02, 0.02, "DA paths leave the frame (divergence)", transform=ax.transAxes, fontsize=7
-        )
     pad = 0.15 * max(float(np.max(hi - lo)), 0.05)
     ax.set_xlim(lo[0] - pad, hi[0] + pad)
     ax.set_ylim(lo[1] - pad, hi[1] + pad)
     ax.set_xlabel("retain margin $x$")
     ax.set_ylabel("forget margin $y$")
-    title = "margin plane" if ex["da"] is not None else "margin plane (DA diverges)"
-    ax.set_title(title)
-    ax.legend(fontsize=7)
-    ax = axes[1]
+    ax.set_title("margin plane" if ex["da"] is not None else "margin plane (DA diverges)")
+    ax = axes[0, 1]
     step = np.asarray(sim["step"])
     d = sim["dist_to_oracle"]
-    ax.fill_between(step, d["q05"], d["q95"], color="tab:orange", alpha=0.3, label="5–95% of seeds")
-    ax.plot(step, d["mean"], color="tab:orange", label="mean")
-    ax.axhline(ex["dist_pretrained_oracle"], color="tab:blue", ls=":", label="exact $|w_D-w_R|$")
+    ax.fill_between(
+        step, d["q05"], d["q95"], color=c_da, alpha=0.3, lw=0, label="DA: 5–95 % of seeds"
+    )
+    ax.plot(step, d["mean"], color=c_da, label="DA: mean of seeds")
+    ax.axhline(
+        ex["dist_pretrained_oracle"], color=F.ROLE["pretrained"], ls=":", label="exact $|w_D-w_R|$"
+    )
     if ex["dist_da_oracle"] is not None:
-        ax.axhline(ex["dist_da_oracle"], color="tab:red", ls=":", label="exact $|w_{DA}-w_R|$")
+        ax.axhline(ex["dist_da_oracle"], color=F.ROLE["da"], ls=":", label="exact $|w_{DA}-w_R|$")
     ax.set_xlabel("DA step")
-    ax.set_ylabel("distance to own oracle")
+    ax.set_ylabel("distance to the seed's oracle")
     ax.set_title(f"{100 * sim['farther_fraction']:.0f}% of seeds end farther than they started")
     if np.nanmax(d["q95"]) > 50 * max(np.nanmin(d["q05"]), 1e-12):
         ax.set_yscale("log")
-    ax.legend(fontsize=7)
-    _draw_window(axes[2], wv, [(rho, args.alpha)])
+    _draw_window(axes[0, 2], wv, [(rho, args.alpha)])
     lw, xw = res["window"]["lemma"], res["window"]["exact"]
-    note = (
-        rf"at $\varepsilon$={rho:g}: exact window "
-        + ("empty" if xw is None else f"[{xw[0]:.3f}, {xw[1]:.3f}]")
-        + ", lemma window "
-        + ("EMPTY" if lw is None else f"[{lw[0]:.3f}, {lw[1]:.3f}]")
-    )
-    axes[2].text(0.98, 0.02, note, transform=axes[2].transAxes, ha="right", fontsize=7)
     fig.suptitle(
         rf"$\varepsilon$ = {rho:g}, $\alpha$ = {args.alpha:g}, $\lambda$ = {args.lam:g}, "
-        f"loss = {args.loss}"
+        f"{args.loss} loss"
     )
-    fig.tight_layout()
+    F.legend_below(
+        fig,
+        ncol=4,
+        note=(
+            rf"At $\varepsilon$ = {rho:g}: exact detrimental window "
+            + ("empty" if xw is None else f"[{xw[0]:.3f}, {xw[1]:.3f}]")
+            + ", lemma window "
+            + ("empty" if lw is None else f"[{lw[0]:.3f}, {lw[1]:.3f}]")
+            + ". Left: each orange path is one seed's DA run from its pretrained model; the "
+            "dots are the exact points of the noise-free block."
+        ),
+    )
     return fig
 
 
 def _combined_figure(results: dict[float, dict], wv: dict[str, Any], args: argparse.Namespace):
-    import matplotlib.pyplot as plt
+    from sims import _figures as F
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.3))
-    for rho, res in results.items():
+    fig, axes = F.subplots(1, 2, panel=(4.6, 3.3))
+    colors = F.discrete_colors(len(results), lo=0.0, hi=0.85)
+    for (rho, res), c in zip(results.items(), colors):
         sim = res["simulation"]
-        axes[0].plot(sim["step"], sim["dist_to_oracle"]["mean"], label=rf"$\varepsilon$={rho:g}")
-        axes[0].fill_between(
-            sim["step"], sim["dist_to_oracle"]["q05"], sim["dist_to_oracle"]["q95"], alpha=0.2
-        )
-    axes[0].set_xlabel("DA step")
-    axes[0].set_ylabel("distance to own oracle")
-    axes[0].set_yscale("log")
-    axes[0].legend(fontsize=7)
-    _draw_window(axes[1], wv, [(r, args.alpha) for r in results])
-    fig.tight_layout()
+        d = sim["dist_to_oracle"]
+        axes[0, 0].plot(sim["step"], d["mean"], color=c, label=rf"$\varepsilon$ = {rho:g}")
+        axes[0, 0].fill_between(sim["step"], d["q05"], d["q95"], color=c, alpha=0.2, lw=0)
+    axes[0, 0].set_xlabel("DA step")
+    axes[0, 0].set_ylabel("distance to the seed's oracle")
+    axes[0, 0].set_yscale("log")
+    axes[0, 0].set_title("mean and 5–95 % of seeds")
+    _draw_window(axes[0, 1], wv, [(r, args.alpha) for r in results])
+    F.legend_below(fig, ncol=4)
     return fig
 
 

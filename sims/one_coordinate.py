@@ -49,6 +49,7 @@ from sims._common import (
     run_info,
     save_figure,
     seed_int,
+    stage,
     study_config,
     use_headless_matplotlib,
     write_text,
@@ -370,84 +371,194 @@ def _reference_diverged(row: dict[str, Any]) -> bool:
 
 
 def _figure(th: dict, sim: dict, args: argparse.Namespace) -> Any:
-    import matplotlib.pyplot as plt
+    import jax.numpy as jnp
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
     import ascentjax as aj
+    from sims import _figures as F
 
     n_lam = len(args.lam)
-    fig, axes = plt.subplots(1, n_lam, figsize=(6.2 * n_lam, 4.6), squeeze=False)
+    fig, axes = F.subplots(
+        2, n_lam, panel=(5.6, 2.6), sharex="col", gridspec_kw={"height_ratios": [2.6, 1.0]}
+    )
     al = th["alpha"]
-    for i, ax in enumerate(axes[0]):
+    lam = np.asarray(args.lam, float)
+    lam_da = lam * (2 if args.method == "iterative" else 1)
+    a0s, a1s = np.asarray(th["alpha_zero"], float), np.asarray(th["alpha_branch"], float)
+    # Theory curves on a dense alpha grid, refined inside case 2 (W0 and W-1 meet there);
+    # the same grid size for every lambda, so all panels are one compiled evaluation.
+    base = np.linspace(al.min(), al.max(), 400)
+    dense = np.sort(
+        np.concatenate(
+            [
+                np.broadcast_to(base, (n_lam, base.size)),
+                np.clip(
+                    a0s[:, None] + (a1s - a0s)[:, None] * np.linspace(0, 1, 200), al.min(), al.max()
+                ),
+            ],
+            axis=1,
+        ),
+        axis=1,
+    )
+    counts = (float(args.n_retain), float(args.n_forget))
+    cur = aj.one_coordinate_solution(
+        args.n_block, jnp.asarray(dense), jnp.asarray(lam)[:, None], *counts, loss=args.loss
+    )
+    cda = aj.one_coordinate_solution(
+        args.n_block, jnp.asarray(dense), jnp.asarray(lam_da)[:, None], *counts, loss=args.loss
+    )
+    pre_th = np.broadcast_to(np.asarray(cur.pretrained), dense.shape)
+    ora_th = np.broadcast_to(np.asarray(cur.oracle), dense.shape)
+    da_th, da_max_th = np.asarray(cda.da), np.asarray(cda.da_max)
+    c_pre, c_ora, c_da = F.ROLE["pretrained"], F.ROLE["oracle"], F.ROLE["da"]
+    clipped_any = False
+    for i in range(n_lam):
+        ax, zoom = axes[0, i], axes[1, i]
         lo_y = -4.0
         hi_y = 1.25 * float(np.nanmax(th["oracle"][i]))
-        a0, a1 = float(th["alpha_zero"][i]), float(th["alpha_branch"][i])
+        a0, a1 = float(a0s[i]), float(a1s[i])
         if args.loss == "exp":
-            ax.axvspan(a0, a1, color="tab:orange", alpha=0.15, label="case 2 (two stat. points)")
-            ax.axvspan(a1, al.max(), color="0.6", alpha=0.25, label="case 3 (diverges)")
-        # theory curves on a dense alpha grid, refined inside case 2 (W0 and W-1 meet there)
-        dense = np.unique(
-            np.concatenate(
-                [np.linspace(al.min(), al.max(), 400), a0 + (a1 - a0) * np.linspace(0, 1, 200)]
-            )
-        )
-        dense = dense[(dense >= al.min()) & (dense <= al.max())]
-        lam_da = args.lam[i] * (2 if args.method == "iterative" else 1)
-        counts = (float(args.n_retain), float(args.n_forget))
-        cur = aj.one_coordinate_solution(args.n_block, dense, args.lam[i], *counts, loss=args.loss)
-        cda = aj.one_coordinate_solution(args.n_block, dense, lam_da, *counts, loss=args.loss)
-        ax.plot(dense, np.asarray(cur.pretrained), color="tab:blue", label="$w_D$ (theory)")
-        ax.plot(
-            dense,
-            np.broadcast_to(np.asarray(cur.oracle), dense.shape),
-            color="tab:green",
-            label="$w_R$ (theory)",
-        )
-        ax.plot(dense, np.asarray(cda.da), color="tab:red", label=r"$w_{DA}=W_0(z_{DA})$ (min)")
+            ax.axvspan(a0, a1, color=F.ORANGE, alpha=0.18, lw=0)
+            ax.axvspan(a1, al.max(), color=F.LIGHT, alpha=0.7, lw=0)
+        x = dense[i]
+        ax.plot(x, pre_th[i], color=c_pre)
+        ax.plot(x, ora_th[i], color=c_ora)
+        ax.plot(x, da_th[i], color=c_da)
         if args.loss == "exp":
-            ax.plot(
-                dense,
-                np.asarray(cda.da_max),
-                "--",
-                color="tab:red",
-                label=r"$W_{-1}(z_{DA})$ (max)",
-            )
+            ax.plot(x, da_max_th[i], "--", color=c_da)
         da = np.where(sim["diverged"][i], np.nan, sim["da"][i])
         good = ~np.all(sim["diverged"][i], axis=1)
         with np.errstate(all="ignore"):
             med = np.nanmedian(np.where(good[:, None], da, 0.0), axis=1)
             q05 = np.nanquantile(np.where(good[:, None], da, 0.0), 0.05, axis=1)
             q95 = np.nanquantile(np.where(good[:, None], da, 0.0), 0.95, axis=1)
+        # the band is clipped to the panel; a grey arrow marks where it runs below it
         ax.fill_between(
-            al[good], q05[good], q95[good], color="k", alpha=0.2, label="DA endpoints 5–95%"
+            al[good],
+            np.maximum(q05[good], lo_y),
+            np.minimum(q95[good], hi_y),
+            color=F.GREY,
+            alpha=0.35,
+            lw=0,
         )
-        ax.plot(al[good], med[good], "ko", ms=3.5, label="DA endpoint median")
-        ax.plot(al, np.median(sim["pretrained"][i], axis=1), "b+", ms=6, label="$w_D$ (sim)")
+        ax.plot(al[good], med[good], "o", color=F.BLACK, ms=3.5)
+        clipped = good & (q05 < lo_y)
+        if clipped.any():
+            clipped_any = True
+            ax.plot(
+                al[clipped],
+                np.full(clipped.sum(), lo_y),
+                marker="v",
+                ls="none",
+                color=F.GREY,
+                ms=7,
+                clip_on=False,
+                zorder=6,
+            )
         frac = np.mean(sim["diverged"][i], axis=1)
         hit = frac > 0
         if hit.any():
             ax.scatter(
                 al[hit],
-                np.full(hit.sum(), lo_y + 0.3),
-                marker="v",
-                color="k",
-                s=12 + 60 * frac[hit],
-                label="diverged (size = fraction)",
+                np.full(hit.sum(), lo_y + 0.45),
+                marker="x",
+                color=F.BLACK,
+                s=10 + 50 * frac[hit],
+                lw=1.2,
+                zorder=6,
             )
         ax.set_ylim(lo_y, hi_y)
         ax.set_xlim(al.min(), al.max())
         ax.axhline(0, color="0.5", lw=0.5)
-        ax.set_xlabel(r"$\alpha = |F_j|/|R_j|$")
         ax.set_ylabel("$w$ (margin on the coordinate)")
         ax.set_title(
-            rf"$\lambda$ = {args.lam[i]:g} ({args.method} DA, $\lambda_{{DA}}$ = {lam_da:g})"
+            rf"$\lambda$ = {lam[i]:g}"
+            + (
+                rf" (iterative DA: theory with $2\lambda$ = {lam_da[i]:g})"
+                if args.method == "iterative"
+                else ""
+            )
         )
-        if i == 0:
-            ax.legend(fontsize=7, loc="center left", framealpha=0.9)
+        # zoom on the pretrained model and the oracle: 1-2 % apart, invisible above
+        pre_med = np.median(sim["pretrained"][i], axis=1)
+        ora_med = np.median(sim["oracle"][i], axis=1)
+        zoom.plot(x, pre_th[i], color=c_pre)
+        zoom.plot(x, ora_th[i], color=c_ora)
+        zoom.plot(al, pre_med, "+", color=c_pre, ms=7, mew=1.3)
+        zoom.plot(al, ora_med, "x", color=c_ora, ms=5, mew=1.3)
+        vals = np.concatenate([pre_th[i], ora_th[i], pre_med, ora_med])
+        vals = vals[np.isfinite(vals)]
+        lo, hi = float(vals.min()), float(vals.max())
+        pad = 0.15 * max(hi - lo, 1e-3)
+        zoom.set_ylim(lo - pad, hi + pad)
+        zoom.set_ylabel("zoom: $w_D$, $w_R$")
+        zoom.set_xlabel(r"$\alpha = |F_j|/|R_j|$")
+    handles = [
+        Line2D([], [], color=c_pre, label="$w_D$ pretrained (theory)"),
+        Line2D([], [], color=c_ora, label="$w_R$ oracle (theory)"),
+        Line2D([], [], color=c_da, label=r"DA local min $W_0(z_{DA})$ (theory)"),
+    ]
+    if args.loss == "exp":
+        handles.append(Line2D([], [], color=c_da, ls="--", label=r"DA local max $W_{-1}(z_{DA})$"))
+    handles += [
+        Line2D(
+            [], [], marker="o", ls="none", color=F.BLACK, ms=4, label="DA endpoint, median of seeds"
+        ),
+        Patch(color=F.GREY, alpha=0.35, label="DA endpoints, 5–95 % of seeds"),
+        Line2D(
+            [],
+            [],
+            marker="+",
+            ls="none",
+            color=c_pre,
+            ms=7,
+            mew=1.3,
+            label="$w_D$ simulated (median)",
+        ),
+        Line2D(
+            [],
+            [],
+            marker="x",
+            ls="none",
+            color=c_ora,
+            ms=5,
+            mew=1.3,
+            label="$w_R$ simulated (median)",
+        ),
+        Line2D(
+            [],
+            [],
+            marker="x",
+            ls="none",
+            color=F.BLACK,
+            ms=6,
+            label="seeds diverged (size: fraction)",
+        ),
+    ]
+    if clipped_any:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="v",
+                ls="none",
+                color=F.GREY,
+                ms=7,
+                label="band continues below the panel",
+            )
+        )
+    if args.loss == "exp":
+        handles += [
+            Patch(color=F.ORANGE, alpha=0.18, label="case 2: two stationary points"),
+            Patch(color=F.LIGHT, alpha=0.7, label="case 3: none, DA diverges"),
+        ]
     fig.suptitle(
-        f"One coordinate: $|R_j|$={args.n_block}, $|R|$={args.n_retain}, $|F|$={args.n_forget}, "
-        f"loss={args.loss}, noise={args.noise:g}, {args.seeds} seeds"
+        f"One coordinate: $|R_j|$ = {args.n_block}, $|R|$ = {args.n_retain}, "
+        f"$|F|$ = {args.n_forget}, {args.loss} loss, {args.method} DA, "
+        f"noise {args.noise:g}, {args.seeds} seeds"
     )
-    fig.tight_layout()
+    F.legend_below(fig, handles, ncol=3)
     return fig
 
 
@@ -467,19 +578,22 @@ def main(argv: list[str] | None = None) -> int:
     jax.config.update("jax_enable_x64", True)  # the CLI runs its checks in float64
     use_headless_matplotlib()
     t0 = time.perf_counter()
-    th = _theory(alphas, args)
+    quiet = args.no_progress
+    with stage("theory (closed forms)", disable=quiet):
+        th = _theory(alphas, args)
     th["alpha"] = alphas
-    if not args.no_progress:
-        n = len(args.lam) * len(alphas) * args.seeds
-        print(f"simulating {n} runs (lambda x alpha x seed) in one compiled sweep ...", flush=True)
+    n = len(args.lam) * len(alphas) * args.seeds
     # The DA local minimum W0(z_DA) >= -1 and every pretrained/oracle point lie in
     # [-1, max w_R]; a run leaving |w| <= bound has escaped to -inf (or was thrown
     # out by a discrete step overshooting from very negative w) and is flagged diverged.
     bound = args.bound if args.bound is not None else 50.0 + 2.0 * float(np.max(th["oracle"]))
-    sim = _simulate(alphas, args, bound)
+    with stage(f"simulating {n} runs (lambda x alpha x seed) in one compiled sweep", disable=quiet):
+        sim = _simulate(alphas, args, bound)
     rows = _stats(th, sim, args)
     table = _table(rows, args)
-    elapsed = time.perf_counter() - t0
+    with stage("drawing endpoints.png", disable=quiet):
+        save_figure(_figure(th, sim, args), out / "endpoints.png")
+    elapsed = time.perf_counter() - t0  # wall time, figure included
     summary = {
         "config": study_config(args),
         "alphas": alphas,
@@ -498,9 +612,8 @@ def main(argv: list[str] | None = None) -> int:
         "pretrain_diverged_fraction": float(np.mean(sim["pretrain_diverged"])),
         "oracle_diverged_fraction": float(np.mean(sim["oracle_diverged"])),
     }
-    save_figure(_figure(th, sim, args), out / "endpoints.png")
     write_text(out / "table.md", table)
-    timings = {"theory_and_simulation": elapsed, "total": time.perf_counter() - t0}
+    timings = {"theory_simulation_figure": elapsed, "total": time.perf_counter() - t0}
     info = run_info(STUDY, argv, dtype="float64", timings_s=timings, wall_s=timings["total"])
     final = out.finish(summary, info)
     print(table)

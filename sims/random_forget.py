@@ -55,6 +55,7 @@ from sims._common import (
     run_info,
     save_figure,
     seed_int,
+    stage,
     study_config,
     use_headless_matplotlib,
     write_text,
@@ -401,15 +402,16 @@ def judge(gaps: np.ndarray, n_forget: int, n_test: int, eps: float) -> dict[str,
 
 # ----------------------------------------------------------------------------- figures
 def _plot_lemma1(results, args, path):
-    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
     import ascentjax as aj
+    from sims import _figures as F
 
     names = list(results)
     ncol = len(args.forget_sizes)
-    fig, axes = plt.subplots(
-        2 * len(names), ncol, figsize=(3.6 * ncol, 5.4 * len(names)), squeeze=False
-    )
+    fig, axes = F.subplots(2 * len(names), ncol, panel=(3.6, 2.7))
+    c_or, c_pre = F.ROLE["oracle"], F.ROLE["pretrained"]
     for r, name in enumerate(names):
         res = results[name]
         for c, nf in enumerate(args.forget_sizes):
@@ -419,16 +421,15 @@ def _plot_lemma1(results, args, path):
             lo = min(g_or.min(), g_pre.min())
             hi = max(g_or.max(), g_pre.max())
             bins = np.linspace(lo, hi, 41) if hi > lo else 10
-            ax.hist(g_or, bins=bins, alpha=0.7, label="oracle (trained on R)", color="C0")
-            ax.hist(g_pre, bins=bins, alpha=0.5, label="pretrained (saw F)", color="C3")
+            ax.hist(g_or, bins=bins, alpha=0.6, color=c_or)
+            ax.hist(g_pre, bins=bins, histtype="step", lw=1.4, color=c_pre)
             tdel = float(aj.lemma1_threshold(args.delta, nf, args.n_test))
             for s in (-tdel, tdel):
                 ax.axvline(s, color="k", ls=":", lw=1)
-            ax.set_title(f"{name}: |F|={nf}, |T|={args.n_test}", fontsize=9)
+            ax.set_title(f"{name}: |F| = {nf}, |T| = {args.n_test}")
             ax.set_xlabel(r"$\mathrm{Acc}_F-\mathrm{Acc}_T$")
             if c == 0:
                 ax.set_ylabel("draws")
-                ax.legend(fontsize=7, loc="upper left")
             ax = axes[2 * r + 1, c]
             ts = np.linspace(0, max(0.5, np.abs(g_pre).max()), 300)
             q_or = np.asarray(aj.tail_frequency(g_or, ts))
@@ -436,33 +437,51 @@ def _plot_lemma1(results, args, path):
             bound = np.minimum(1, np.asarray(aj.lemma1_bound(ts, nf, args.n_test)))
             eps = res["stats"][c]["dkw_eps"]
             floor = 0.5 / len(g_or)
-            ax.semilogy(ts, np.maximum(bound, floor), "k-", lw=2, label="Lemma 1 bound")
-            ax.semilogy(ts, np.maximum(q_or, floor), "C0-", label="oracle, MC")
+            ax.semilogy(ts, np.maximum(bound, floor), "k-", lw=2)
+            ax.semilogy(ts, np.maximum(q_or, floor), "-", color=c_or)
             ax.fill_between(
-                ts, np.maximum(q_or, floor), np.maximum(q_or + eps, floor), color="C0", alpha=0.2
+                ts,
+                np.maximum(q_or, floor),
+                np.maximum(q_or + eps, floor),
+                color=c_or,
+                alpha=0.2,
+                lw=0,
             )
-            ax.semilogy(ts, np.maximum(q_pre, floor), "C3--", label="pretrained, MC")
+            ax.semilogy(ts, np.maximum(q_pre, floor), "--", color=c_pre)
             ax.set_ylim(floor, 1.5)
             ax.set_xlabel("t")
             if c == 0:
                 ax.set_ylabel(r"$P(|\mathrm{Acc}_F-\mathrm{Acc}_T|\geq t)$")
-                ax.legend(fontsize=7, loc="lower left")
-    fig.suptitle(
-        "Lemma 1: oracle gap distribution and tail vs. Hoeffding bound "
-        f"(shaded: DKW band, level {args.alpha}; dotted: ±t(δ={args.delta}))",
-        fontsize=10,
+    handles = [
+        Patch(color=c_or, alpha=0.6, label="oracle (trained on R only): gaps / tail"),
+        Patch(fill=False, ec=c_pre, lw=1.4, label="pretrained (saw F): gaps"),
+        Line2D([], [], color=c_pre, ls="--", label="pretrained: tail frequency"),
+        Line2D([], [], color="k", lw=2, label="Lemma 1 (Hoeffding) bound"),
+        Patch(color=c_or, alpha=0.2, label=f"oracle tail + DKW band (level {args.alpha:g})"),
+        Line2D([], [], color="k", ls=":", label=f"±t(δ = {args.delta:g})"),
+    ]
+    fig.suptitle("Lemma 1: the oracle's forget/test accuracy gap and its tail vs the bound")
+    F.legend_below(
+        fig,
+        handles,
+        ncol=3,
+        note="Top row of each data set: histograms of the gap over random draws of D, F and "
+        "T. Bottom row: how often |gap| ≥ t, against Lemma 1's bound; the oracle's tail must "
+        "stay under the bound up to the Monte-Carlo band.",
     )
-    fig.tight_layout()
     save_figure(fig, path)
 
 
 def _plot_unlearning(results, args, path):
-    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    from sims import _figures as F
 
     names = list(results)
-    fig, axes = plt.subplots(len(names), 2, figsize=(11, 4.6 * len(names)), squeeze=False)
-    shades = np.linspace(0.35, 1.0, len(args.lrs))
-    colors = {"ga": plt.cm.Reds, "sim_da": plt.cm.Blues, "iter_da": plt.cm.Greens}
+    fig, axes = F.subplots(len(names), 2, panel=(4.8, 3.6))
+    base = {"ga": F.ROLE["ga"], "sim_da": F.ROLE["simultaneous"], "iter_da": F.ROLE["iterative"]}
+    colors = {m: F.shades(base[m], len(args.lrs), lightest=0.3) for m in METHODS}
     steps = np.arange(0, args.steps + 1, args.stride)
     for r, name in enumerate(names):
         u = results[name]["unlearn"]
@@ -473,45 +492,57 @@ def _plot_unlearning(results, args, path):
         tdel = u["t_delta"]
         lims = [min(traj[..., :2].min(), o[:2].min()) - 0.02, 1.0]
         xs = np.linspace(*lims, 2)
-        ax.plot(xs, xs, "k-", lw=0.8, label=r"$\mathrm{Acc}_F=\mathrm{Acc}_T$")
-        ax.fill_between(xs, xs - tdel, xs + tdel, color="0.85", label=r"$|gap|\leq t(\delta)$")
+        ax.fill_between(xs, xs - tdel, xs + tdel, color=F.LIGHT, lw=0)
+        ax.plot(xs, xs, "k-", lw=0.8)
         if u["oracle_gap_quantile"] is not None:
-            ax.plot(
-                xs,
-                xs - u["oracle_gap_quantile"],
-                "k--",
-                lw=0.8,
-                label=r"oracle gap, MC $\delta/2$ quantile",
-            )
+            ax.plot(xs, xs - u["oracle_gap_quantile"], "k--", lw=0.8)
         for mi, m in enumerate(METHODS):
-            for li, lr in enumerate(args.lrs):
-                col = colors[m](shades[li])
-                lab = f"{METHOD_NAMES[m]}, lr={lr:g}"
-                ax.plot(traj[mi, li, :, 0], traj[mi, li, :, 1], "-", color=col, lw=1.2, label=lab)
-                ax.plot(traj[mi, li, -1, 0], traj[mi, li, -1, 1], "o", color=col, ms=3)
-                ax2.plot(steps, traj[mi, li, :, 2], "-", color=col, lw=1.2)
-        ax.plot(*o[:2], "k*", ms=12, label="oracle (mean)")
-        ax.plot(*p0[:2], "ks", ms=7, label="pretrained (mean)")
+            for li in range(len(args.lrs)):
+                col = colors[m][li]
+                ax.plot(traj[mi, li, :, 0], traj[mi, li, :, 1], "-", color=col, lw=1.4)
+                ax.plot(traj[mi, li, -1, 0], traj[mi, li, -1, 1], "o", color=col, ms=3.5)
+                ax2.plot(steps, traj[mi, li, :, 2], "-", color=col, lw=1.4)
+        ax.plot(*o[:2], "*", color="k", ms=13, zorder=6)
+        ax.plot(*p0[:2], "s", color="k", ms=7, zorder=6)
         ax.set_xlim(lims)
         ax.set_ylim(lims)
         ax.set_xlabel(r"forget accuracy $\mathrm{Acc}_F$")
         ax.set_ylabel(r"test accuracy $\mathrm{Acc}_T$")
-        ax.set_title(
-            f"{name}: mean over {u['traj'].shape[0]} draws, |F|={args.unlearn_forget}", fontsize=9
-        )
-        ax2.axhline(p0[2], color="k", ls=":", lw=1, label=r"pretrained $\|w_D-w_R\|$")
+        ax.set_title(f"{name}: mean over {u['traj'].shape[0]} draws, |F| = {args.unlearn_forget}")
+        ax2.axhline(p0[2], color="k", ls=":", lw=1)
         ax2.set_xlabel("unlearning steps")
         ax2.set_ylabel(r"distance to the draw's oracle $\|w-w_R\|$")
         ax2.set_yscale("log")
-        ax2.legend(fontsize=7)
-        if r == 0:
-            ax.legend(fontsize=6, ncol=2, loc="lower right")
-    fig.suptitle(
-        "Unlearning from the pretrained model: pushing Acc_F below Acc_T drags Acc_T down "
-        "and moves away from the oracle",
-        fontsize=10,
+        ax2.set_title(f"{name}: distance to the oracle")
+    # one column of the legend per method, lighter = smaller learning rate
+    handles = []
+    for m in METHODS:
+        handles += [
+            Line2D([], [], color=colors[m][li], lw=2, label=f"{METHOD_NAMES[m]}, lr {lr:g}")
+            for li, lr in enumerate(args.lrs)
+        ]
+    marks = [
+        Line2D([], [], marker="*", ls="none", color="k", ms=11, label="oracle (mean)"),
+        Line2D([], [], marker="s", ls="none", color="k", ms=6, label="pretrained (mean)"),
+        Line2D([], [], color="k", lw=0.8, label=r"$\mathrm{Acc}_F = \mathrm{Acc}_T$"),
+        Patch(color=F.LIGHT, label=r"$|\mathrm{gap}| \leq t(\delta)$ (Lemma 1)"),
+    ]
+    if any(results[n]["unlearn"]["oracle_gap_quantile"] is not None for n in names):
+        marks.append(
+            Line2D([], [], color="k", ls="--", lw=0.8, label=r"oracle gap, $\delta/2$ quantile")
+        )
+    marks.append(Line2D([], [], color="k", ls=":", label=r"pretrained $\|w_D-w_R\|$"))
+    per_col = len(args.lrs)
+    while len(marks) % per_col:
+        marks.append(Line2D([], [], ls="none", label=" "))
+    fig.suptitle("Unlearning from the pretrained model")
+    F.legend_below(
+        fig,
+        handles + marks,
+        ncol=len(METHODS) + len(marks) // per_col,
+        note="Pushing the forget accuracy below the test accuracy drags the test accuracy "
+        "down and moves the model away from the oracle. Dots: the end of each run.",
     )
-    fig.tight_layout()
     save_figure(fig, path)
 
 
@@ -602,8 +633,9 @@ def main(argv: list[str] | None = None) -> int:
         results[name]["unlearn"] = u
 
     ts = time.perf_counter()
-    _plot_lemma1(results, args, out / "lemma1.png")
-    _plot_unlearning(results, args, out / "unlearning.png")
+    with stage("drawing lemma1.png, unlearning.png", disable=args.no_progress):
+        _plot_lemma1(results, args, out / "lemma1.png")
+        _plot_unlearning(results, args, out / "unlearning.png")
     timings["figures_s"] = time.perf_counter() - ts
     table, rows_json = _tables(results, args)
     failures = _reference_failures(results)

@@ -81,6 +81,11 @@ def test_quick_issue10_workloads(tmp_path: Path, capsys, monkeypatch) -> None:
     assert records["rho_alpha"]["recompiles_on_new_rho"] == 0
     printed = capsys.readouterr().out
     assert "x numpy" in printed and "recompiles on a new rho grid: 0" in printed
+    # a terminal-friendly summary: no line of 120 characters or more, and no full-grid
+    # extrapolation from a --quick run's tiny grid
+    long = [line for line in printed.splitlines() if len(line) >= 120]
+    assert not long, long
+    assert "extrapolated" not in printed
 
 
 def test_accelerator_section_skips_without_one_and_runs_where_told(tmp_path: Path, capsys) -> None:
