@@ -56,6 +56,8 @@ def _number(kind: Callable[[str], Any], text: str) -> Any:
         raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
     if isinstance(value, float) and not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    if value == 0 and any(c in "123456789" for c in text.lower().split("e")[0]):
+        raise argparse.ArgumentTypeError(f"{text} is too small to represent (it reads as 0)")
     return value
 
 
@@ -364,8 +366,8 @@ def open_output(
         if not os.access(final.parent, os.W_OK | os.X_OK):
             raise PermissionError(13, "Permission denied", str(final.parent))
         tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
-    except OSError as err:
-        fail(f"cannot write to {out}: {err.strerror or err}")
+    except (OSError, RuntimeError, ValueError) as err:  # also '~nobody/x', a NUL byte
+        fail(f"cannot write to {out!s}: {getattr(err, 'strerror', None) or err}")
     os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; results follow the umask
     return Output(final, tmp, created, overwrite)
 
@@ -430,8 +432,10 @@ def open_output_file(parser: argparse.ArgumentParser, path: Path, flag: str) -> 
             prefix=f".{path.name}.partial-", suffix=path.suffix, dir=path.parent
         )
         os.close(fd)
-    except OSError as err:
-        parser.error(f"argument {flag}: cannot write to {path}: {err.strerror or err}")
+    except (OSError, RuntimeError, ValueError) as err:  # also '~nobody/x', a NUL byte
+        parser.error(
+            f"argument {flag}: cannot write to {path!s}: {getattr(err, 'strerror', None) or err}"
+        )
     os.chmod(tmp, 0o666 & ~_umask())
     return OutputFile(path, Path(tmp), created)
 

@@ -62,6 +62,8 @@ BAD_OUT = [
     (["--out", "{file}"], "--out"),
     (["--out", "{full}"], "--out"),
     (["--out", "{full}", "--overwrite"], "--out"),  # not an earlier result: not deleted
+    (["--out", "~no-such-user-ascentjax/out"], "--out"),
+    (["--out", "a\x00b"], "--out"),
 ]
 BAD = [
     *[(study, argv, flag) for study in STUDIES for argv, flag in BAD_OUT],
@@ -90,6 +92,7 @@ BAD = [
     ("toy_landscape", ["--ratio", "1e300"], "--ratio"),
     ("toy_landscape", ["--lam", "1e300"], "--lam"),
     ("toy_landscape", ["--lam", "1e-40"], "--lam"),
+    ("toy_landscape", ["--lam", "1e-400"], "--lam"),  # reads as 0.0 even in float64
     ("toy_landscape", ["--phase-max-ratio", "1e300"], "--phase-max-ratio"),
     ("toy_landscape", ["--a-range", "1", "0"], "--a-range"),
     ("da_atlas", ["--eta-max", "1e300"], "--eta-max"),
@@ -106,6 +109,7 @@ BAD = [
     ("proofs", ["--json", "/proc/ascentjax-test/report.json"], "--json"),
     ("proofs", ["--json", "{file}/report.json"], "--json"),
     ("proofs", ["--only", "no_such_module"], "--only"),
+    ("proofs", ["--json", "~no-such-user-ascentjax/report.json"], "--json"),
     ("benchmarks", ["--json", "{dir}"], "--json"),
     ("benchmarks", ["--json", "/proc/ascentjax-test/bench.json"], "--json"),
     ("benchmarks", ["--out", "/proc/ascentjax-test/out"], "--out"),
