@@ -114,11 +114,32 @@ def _summary_line(obj: object) -> str:
     return first.replace("|", "\\|")
 
 
+def _entries(package: object, names: list[str]) -> list[str]:
+    """The autodoc directives documenting ``names`` of ``package`` (current module set)."""
+    lines: list[str] = []
+    for name in names:
+        obj = getattr(package, name)
+        if inspect.isclass(obj) and issubclass(obj, tuple) and hasattr(obj, "_fields"):
+            # NamedTuples document their fields in the docstring's Attributes section;
+            # ``:members:`` would describe every field a second time.
+            lines += [f".. autoclass:: {name}", ""]
+        elif inspect.isclass(obj):
+            lines += [f".. autoclass:: {name}", "   :members:", ""]
+        elif callable(obj):
+            lines += [f".. autofunction:: {name}", ""]
+        else:
+            lines += [f".. autodata:: {name}", "   :no-value:", ""]
+    return lines
+
+
 def _write_api_reference() -> None:
     """Write docs/api/: an index of every public name, and one page per module group."""
     groups: dict[str, list[str]] = {}
+    subpackages = [n for n in ascentjax.__all__ if inspect.ismodule(getattr(ascentjax, n))]
     for name in ascentjax.__all__:
         obj = getattr(ascentjax, name)
+        if name in subpackages:
+            continue
         mod = getattr(obj, "__module__", "") or "_constants"  # tuples of names
         groups.setdefault(mod.rsplit(".", 1)[-1], []).append(name)
     order = [
@@ -140,6 +161,7 @@ def _write_api_reference() -> None:
         "",
     ]
     index += [f"   {mod.lstrip('_')}" for mod in order]
+    index += [f"   {sub}" for sub in subpackages]
     index.append("")
     pages: dict[str, str] = {}
     for mod in order:
@@ -152,19 +174,20 @@ def _write_api_reference() -> None:
             index += [f"   * - :{role}:`~ascentjax.{name}`", f"     - {_summary_line(obj)}"]
         index.append("")
         lines = [generated, "", title, "=" * len(title), "", ".. currentmodule:: ascentjax", ""]
-        for name in names:
-            obj = getattr(ascentjax, name)
-            if inspect.isclass(obj) and issubclass(obj, tuple) and hasattr(obj, "_fields"):
-                # NamedTuples document their fields in the docstring's Attributes section;
-                # ``:members:`` would describe every field a second time.
-                lines += [f".. autoclass:: {name}", ""]
-            elif inspect.isclass(obj):
-                lines += [f".. autoclass:: {name}", "   :members:", ""]
-            elif callable(obj):
-                lines += [f".. autofunction:: {name}", ""]
-            else:
-                lines += [f".. autodata:: {name}", "   :no-value:", ""]
+        lines += _entries(ascentjax, names)
         pages[mod.lstrip("_")] = "\n".join(lines) + "\n"
+    for sub in subpackages:
+        package = getattr(ascentjax, sub)
+        title = f"ascentjax.{sub}: {_summary_line(package).rstrip('.')}"
+        index += [title, "-" * len(title), "", ".. list-table::", "   :widths: 35 65", ""]
+        for name in package.__all__:
+            obj = getattr(package, name)
+            role = "class" if inspect.isclass(obj) else "func" if callable(obj) else "data"
+            index += [f"   * - :{role}:`~ascentjax.{sub}.{name}`", f"     - {_summary_line(obj)}"]
+        index.append("")
+        head = [generated, "", title, "=" * len(title), "", f".. automodule:: ascentjax.{sub}"]
+        head += ["   :no-members:", "", f".. currentmodule:: ascentjax.{sub}", ""]
+        pages[sub] = "\n".join(head + _entries(package, package.__all__)) + "\n"
     pages["reference"] = "\n".join(index) + "\n"
     for stem, text in pages.items():
         target = HERE / "api" / f"{stem}.rst"
