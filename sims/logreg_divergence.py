@@ -41,6 +41,7 @@ from sims._common import (
     prepare_out_dir,
     progress,
     save_figure,
+    stage,
     unit_interval_open_right,
     use_headless_matplotlib,
     write_json,
@@ -517,7 +518,8 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[float, dict[str, Any]] = {}
     tables = []
     for rho in rhos:
-        res = _exact(rho, args)
+        with stage(f"exact stationary points and thresholds, rho={rho:g}", disable=disable):
+            res = _exact(rho, args)
         res["simulation"] = _simulate(rho, args, disable)
         results[rho] = res
         where = out if len(rhos) == 1 else out / f"rho={rho:g}"
@@ -525,7 +527,8 @@ def main(argv: list[str] | None = None) -> int:
         tables.append(table)
         write_json(where / "summary.json", _summary(rho, res, args))
         write_text(where / "table.md", table)
-        save_figure(_figure(rho, res, wv, args), where / "divergence.png")
+        with stage("drawing divergence.png", disable=disable):
+            save_figure(_figure(rho, res, wv, args), where / "divergence.png")
         print(table)
     if len(rhos) > 1:
         write_text(out / "table.md", "\n".join(tables))
