@@ -679,36 +679,55 @@ def use_headless_matplotlib() -> None:
 def progress(
     iterable: Iterable[T], *, total: int | None = None, desc: str = "", disable: bool = False
 ) -> Iterator[T]:
-    """A tqdm progress bar on stderr (hidden with ``disable=True``)."""
-    from tqdm import tqdm
+    """A tqdm progress bar on stderr (hidden with ``disable=True``).
 
-    for item in tqdm(iterable, total=total, desc=desc, disable=disable, file=sys.stderr):
-        check_interrupt()
-        yield item
-
-
-def progress_bar(*, total: int, desc: str = "", unit: str = "it", disable: bool = False) -> Any:
-    """A manual tqdm bar on stderr (``bar.update(n)``; hidden with ``disable=True``).
-
-    The bar redraws every second, so its elapsed time keeps moving during a long step
-    between two updates.
+    The bar redraws every second, so its clock keeps moving during a long iteration.
     """
     from tqdm import tqdm
 
-    bar = tqdm(total=total, desc=desc, unit=unit, unit_scale=True, disable=disable, file=sys.stderr)
+    bar = tqdm(iterable, total=total, desc=desc, disable=disable, file=sys.stderr)
+    with _ticking(bar, disable):
+        for item in bar:
+            check_interrupt()
+            yield item
+
+
+@contextlib.contextmanager
+def _ticking(bar: Any, disable: bool) -> Iterator[None]:
+    """Redraw ``bar`` every second until the block ends (its elapsed time keeps moving)."""
     if disable:
-        return bar
+        yield
+        return
     done = threading.Event()
 
     def tick() -> None:
         while not done.wait(1.0):
             bar.refresh()
 
-    threading.Thread(target=tick, daemon=True).start()
+    ticker = threading.Thread(target=tick, daemon=True)
+    ticker.start()
+    try:
+        yield
+    finally:
+        done.set()
+        ticker.join()
+
+
+def progress_bar(*, total: int, desc: str = "", unit: str = "it", disable: bool = False) -> Any:
+    """A manual tqdm bar on stderr (``bar.update(n)``; hidden with ``disable=True``).
+
+    The bar redraws every second until it is closed, so its elapsed time keeps moving
+    during a long step between two updates.
+    """
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=desc, unit=unit, unit_scale=True, disable=disable, file=sys.stderr)
+    ticking = _ticking(bar, disable)
+    ticking.__enter__()
     close = bar.close
 
     def close_and_stop() -> None:
-        done.set()
+        ticking.__exit__(None, None, None)
         close()
 
     bar.close = close_and_stop
@@ -728,19 +747,10 @@ def stage(desc: str, *, disable: bool = False) -> Iterator[None]:
     from tqdm import tqdm
 
     bar = tqdm(total=None, desc=desc, bar_format="{desc}: {elapsed}", file=sys.stderr)
-    done = threading.Event()
-
-    def tick() -> None:
-        while not done.wait(1.0):
-            bar.refresh()
-
-    ticker = threading.Thread(target=tick, daemon=True)
-    ticker.start()
     try:
-        yield
+        with _ticking(bar, disable):
+            yield
     finally:
-        done.set()
-        ticker.join()
         bar.close()
 
 

@@ -49,6 +49,7 @@ from sims._common import (
     run_info,
     save_figure,
     seed_int,
+    stage,
     unit_interval_open_right,
     use_headless_matplotlib,
     write_json,
@@ -600,7 +601,8 @@ def main(argv: list[str] | None = None) -> int:
     tables, summaries = [], {}
     for rho in rhos:
         ts = time.perf_counter()
-        res = _exact(rho, args)
+        with stage(f"exact stationary points and thresholds, rho={rho:g}", disable=disable):
+            res = _exact(rho, args)
         res["simulation"] = _simulate(rho, args, disable)
         timings[f"rho={rho:g}"] = time.perf_counter() - ts
         results[rho] = res
@@ -609,15 +611,18 @@ def main(argv: list[str] | None = None) -> int:
         summaries[rho] = _summary(rho, res, args)
         if len(rhos) > 1:
             where = out.dir / f"rho={rho:g}"
-            save_figure(_figure(rho, res, wv, args), where / "divergence.png")
+            with stage(f"drawing rho={rho:g}/divergence.png", disable=disable):
+                save_figure(_figure(rho, res, wv, args), where / "divergence.png")
             write_text(where / "table.md", table)
             write_json(where / "summary.json", summaries[rho])
         print(table)
     if len(rhos) > 1:
-        save_figure(_combined_figure(results, wv, args), out / "divergence.png")
+        with stage("drawing divergence.png", disable=disable):
+            save_figure(_combined_figure(results, wv, args), out / "divergence.png")
         summary = {"rho": rhos, "by_rho": {f"{r:g}": summaries[r] for r in rhos}}
     else:
-        save_figure(_figure(rhos[0], results[rhos[0]], wv, args), out / "divergence.png")
+        with stage("drawing divergence.png", disable=disable):
+            save_figure(_figure(rhos[0], results[rhos[0]], wv, args), out / "divergence.png")
         summary = summaries[rhos[0]]
     write_json(out / "window_vs_rho.json", wv)
     write_text(out / "table.md", "\n".join(tables))

@@ -433,7 +433,7 @@ def _figure(th: dict, sim: dict, args: argparse.Namespace) -> Any:
             med = np.nanmedian(np.where(good[:, None], da, 0.0), axis=1)
             q05 = np.nanquantile(np.where(good[:, None], da, 0.0), 0.05, axis=1)
             q95 = np.nanquantile(np.where(good[:, None], da, 0.0), 0.95, axis=1)
-        # the band is clipped to the panel; a grey arrow marks where it runs below it
+        # the band is clipped to the panel; a grey arrow on the edge marks where it runs past
         ax.fill_between(
             al[good],
             np.maximum(q05[good], lo_y),
@@ -443,19 +443,22 @@ def _figure(th: dict, sim: dict, args: argparse.Namespace) -> Any:
             lw=0,
         )
         ax.plot(al[good], med[good], "o", color=F.BLACK, ms=3.5)
-        clipped = good & (q05 < lo_y)
-        if clipped.any():
-            clipped_any = True
-            ax.plot(
-                al[clipped],
-                np.full(clipped.sum(), lo_y),
-                marker="v",
-                ls="none",
-                color=F.GREY,
-                ms=7,
-                clip_on=False,
-                zorder=6,
-            )
+        for clipped, edge, marker in (
+            (good & (q05 < lo_y), lo_y, "v"),
+            (good & (q95 > hi_y), hi_y, "^"),
+        ):
+            if clipped.any():
+                clipped_any = True
+                ax.plot(
+                    al[clipped],
+                    np.full(clipped.sum(), edge),
+                    marker=marker,
+                    ls="none",
+                    color=F.GREY,
+                    ms=7,
+                    clip_on=False,
+                    zorder=6,
+                )
         frac = np.mean(sim["diverged"][i], axis=1)
         hit = frac > 0
         if hit.any():
@@ -545,7 +548,7 @@ def _figure(th: dict, sim: dict, args: argparse.Namespace) -> Any:
                 ls="none",
                 color=F.GREY,
                 ms=7,
-                label="band continues below the panel",
+                label="band runs past the panel edge (▼ below, ▲ above)",
             )
         )
     if args.loss == "exp":
