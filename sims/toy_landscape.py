@@ -141,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _assign(aj: Any, endpoints: Any, weights: Any, minima: np.ndarray, tol: float, **kw) -> Any:
     """Polish endpoints on ``weights`` and label each by the minimum within ``tol`` (or -1)."""
-    pts = np.asarray(aj.toy_polish(endpoints, weights, **kw), dtype=np.float64)
+    pts = np.asarray(aj.toy.polish(endpoints, weights, **kw), dtype=np.float64)
     if minima.shape[0] == 0:
         return pts, np.full(pts.shape[:-1], -1)
     d = np.linalg.norm(pts[..., None, :] - minima, axis=-1)
@@ -162,8 +162,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     tol = 1e-4 if args.x64 else 1e-2
     kw = dict(lam=args.lam, output_map=args.output_map)
     n = math.ceil(math.sqrt(args.seeds))
-    a_ax, b_ax, inits = aj.toy_grid(tuple(args.a_range), tuple(args.b_range), n, n, dt)
-    weights = aj.toy_weights(forget=args.forget, ratio=args.ratio)
+    a_ax, b_ax, inits = aj.toy.grid(tuple(args.a_range), tuple(args.b_range), n, n, dt)
+    weights = aj.toy.weights(forget=args.forget, ratio=args.ratio)
     w = {k: jnp.asarray(getattr(weights, k), dt) for k in OBJECTIVES}
     S = inits.shape[0]
     timings: dict[str, float] = {}
@@ -173,14 +173,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         t0 = time.perf_counter()
         if stage == "minima":
             # One vmapped scan: every initialisation under the three objectives.
-            ends = aj.toy_descend(
+            ends = aj.toy.descend(
                 jnp.concatenate([inits] * 3),
                 jnp.concatenate([jnp.broadcast_to(w[k], (S, 4)) for k in OBJECTIVES]),
                 steps=args.steps,
                 **kw,
             )
             basins = {
-                k: aj.toy_find_minima(w[k], inits, endpoints=ends[i * S : (i + 1) * S], **kw)
+                k: aj.toy.find_minima(w[k], inits, endpoints=ends[i * S : (i + 1) * S], **kw)
                 for i, k in enumerate(OBJECTIVES)
             }
             state["basins"] = basins
@@ -199,7 +199,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             basins = state["basins"]
             pre_pts = basins["pretrained"].endpoints
             # stage 2: from every pretrained model, GDA and (separately) plain fine-tuning
-            s2 = aj.toy_descend(
+            s2 = aj.toy.descend(
                 jnp.concatenate([pre_pts, pre_pts]),
                 jnp.concatenate(
                     [jnp.broadcast_to(w["gda"], (S, 4)), jnp.broadcast_to(w["retain"], (S, 4))]
@@ -207,11 +207,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 steps=args.steps,
                 **kw,
             )
-            gda_from_pre = aj.toy_polish(s2[:S], w["gda"], **kw)
+            gda_from_pre = aj.toy.polish(s2[:S], w["gda"], **kw)
             ft_from_pre = s2[S:]
             gda_from_init = basins["gda"].endpoints
             # stage 3: fine-tune every GDA solution on the retain objective (descent only)
-            s3 = aj.toy_descend(
+            s3 = aj.toy.descend(
                 jnp.concatenate([gda_from_pre, gda_from_init]),
                 w["retain"],
                 steps=args.steps,
@@ -230,7 +230,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             a_f = jnp.linspace(args.a_range[0], args.a_range[1], res, dtype=dt)
             b_f = jnp.linspace(args.b_range[0], args.b_range[1], res, dtype=dt)
             state["landscapes"] = {
-                k: np.asarray(aj.toy_landscape(w[k], a_f, b_f, **kw)) for k in OBJECTIVES
+                k: np.asarray(aj.toy.landscape(w[k], a_f, b_f, **kw)) for k in OBJECTIVES
             }
             state["axes_fine"] = (np.asarray(a_f), np.asarray(b_f))
         timings[stage] = time.perf_counter() - t0
@@ -238,10 +238,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     basins = state["basins"]
     ret_min = np.asarray(basins["retain"].minima, dtype=np.float64)
     pre_min = np.asarray(basins["pretrained"].minima, dtype=np.float64)
-    data = aj.toy_data(dt)
+    data = aj.toy.data(dt)
 
     def loss(theta: Any, k: str) -> np.ndarray:
-        return np.asarray(aj.toy_loss(jnp.asarray(theta, dt), w[k], **kw), dtype=np.float64)
+        return np.asarray(aj.toy.loss(jnp.asarray(theta, dt), w[k], **kw), dtype=np.float64)
 
     minima_out: dict[str, Any] = {}
     for k in OBJECTIVES:
@@ -276,7 +276,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     # GDA's minima in the pretrained landscape: descend the pretrained objective from them.
     gda_min = basins["gda"].minima
     if gda_min.shape[0]:
-        ends = aj.toy_descend(gda_min, w["pretrained"], steps=args.steps, **kw)
+        ends = aj.toy.descend(gda_min, w["pretrained"], steps=args.steps, **kw)
         _, gda_in_pre = _assign(aj, ends, w["pretrained"], pre_min, tol, **kw)
     else:
         gda_in_pre = np.zeros(0, int)
@@ -304,7 +304,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         finetuned_retain_loss=float(loss(ex["finetuned"], "retain")),
         oracle_retain_loss=float(loss(ret_min[0], "retain")),
         finetuned_correct=np.asarray(
-            aj.toy_correct(jnp.asarray(ex["finetuned"], dt), data, args.output_map)
+            aj.toy.correct(jnp.asarray(ex["finetuned"], dt), data, args.output_map)
         ),
     )
 
@@ -352,7 +352,7 @@ def _phase(aj, jnp, args, dt, tol, basins, kw) -> dict[str, Any]:
     stage), so the phase grid, the named examples, the canonical run and the sweep of the
     critical GDA weight compile once and run together.
     """
-    m = np.asarray(aj.toy_data().multiplicities, dtype=np.float64)
+    m = np.asarray(aj.toy.data().multiplicities, dtype=np.float64)
     ratios = np.linspace(0.0, args.phase_max_ratio, args.phase_points)
     counts = np.arange(int(m[-1]) + 1)
     pre_min = np.asarray(basins["pretrained"].minima, dtype=np.float64)
@@ -360,9 +360,9 @@ def _phase(aj, jnp, args, dt, tol, basins, kw) -> dict[str, Any]:
     P, K = ratios.size, counts.size
     forget = np.zeros((1, K, 4))
     forget[..., -1] = counts
-    grid_w = aj.toy_weights(forget=forget, ratio=ratios[:, None])  # (P, K, 4)
+    grid_w = aj.toy.weights(forget=forget, ratio=ratios[:, None])  # (P, K, 4)
     examples = [(1.0, 2), (2.0, 1), (3.0, 1), (float(args.ratio), int(args.forget))]
-    ex_w = [aj.toy_weights(forget=k, ratio=r) for r, k in examples]
+    ex_w = [aj.toy.weights(forget=k, ratio=r) for r, k in examples]
     # critical GDA weight at x = 4: the largest w for which GDA (weights (5, 4, 1, w)) from
     # the pretrained model ends in the pretrained objective's inferior basin
     w_axis = np.linspace(-1.0, 2.0, 301)
@@ -378,19 +378,19 @@ def _phase(aj, jnp, args, dt, tol, basins, kw) -> dict[str, Any]:
         ]
     )
     first, second = jnp.asarray(first, dt), jnp.asarray(second, dt)
-    g = aj.toy_polish(aj.toy_descend(th_pre, first, steps=args.steps, **kw), first, **kw)
-    f = aj.toy_polish(aj.toy_descend(g, second, steps=args.steps, **kw), second, **kw)
-    f_loss = np.asarray(aj.toy_loss(f, second, **kw), np.float64)
+    g = aj.toy.polish(aj.toy.descend(th_pre, first, steps=args.steps, **kw), first, **kw)
+    f = aj.toy.polish(aj.toy.descend(g, second, steps=args.steps, **kw), second, **kw)
+    f_loss = np.asarray(aj.toy.loss(f, second, **kw), np.float64)
     g, f = np.asarray(g, np.float64), np.asarray(f, np.float64)
     n_grid, n_ex = P * K, len(examples)
 
     # oracle of every forget count: the lowest minimum of its retain objective
-    _, _, coarse = aj.toy_grid(tuple(args.a_range), tuple(args.b_range), 24, 24, dt)
+    _, _, coarse = aj.toy.grid(tuple(args.a_range), tuple(args.b_range), 24, 24, dt)
     ret_k = jnp.asarray(np.asarray(grid_w.retain)[0], dt)  # (K, 4)
-    ends = aj.toy_descend(coarse[None], ret_k[:, None], steps=args.steps, **kw)
+    ends = aj.toy.descend(coarse[None], ret_k[:, None], steps=args.steps, **kw)
     oracles, oracle_losses = [], []
     for i in range(K):
-        B = aj.toy_find_minima(ret_k[i], coarse, endpoints=ends[i], **kw)
+        B = aj.toy.find_minima(ret_k[i], coarse, endpoints=ends[i], **kw)
         oracles.append(np.asarray(B.minima[0], np.float64))
         oracle_losses.append(float(B.losses[0]))
     oracles_a, oracle_l = np.asarray(oracles), np.asarray(oracle_losses)
@@ -502,7 +502,7 @@ def plot_landscapes(state: dict[str, Any], args: argparse.Namespace) -> Any:
             arrowprops=dict(arrowstyle="->", color=F.BLUE, lw=1.8),
         )
         ax.text(*((path[0] + path[1]) / 2), "  GDA", color=F.BLUE, fontsize=9.5)
-    x = ", ".join(f"{v:g}".replace("-", "−") for v in np.asarray(aj.toy_data().inputs).tolist())
+    x = ", ".join(f"{v:g}".replace("-", "−") for v in np.asarray(aj.toy.data().inputs).tolist())
     handles = [
         Line2D([], [], marker="*", ls="none", color=F.VERMILLION, ms=13, label="lowest minimum"),
         Line2D([], [], marker="o", ls="none", color=F.VERMILLION, ms=8, label="other minimum"),
