@@ -334,3 +334,102 @@ def test_jit_vmap_grad_of_public_numerics():
     )
     lr = jax.jit(aj.toy.stable_learning_rate)(w)
     np.testing.assert_allclose(float(lr), float(aj.toy.stable_learning_rate(w)))
+
+
+# ----------------------------------------------------------------------------- core engine
+def test_weighted_descent_rule_runs_through_run_rule_like_descend():
+    """The toy rule through ``aj.run_rule`` is plain GD on L_w (numpy loop reference)."""
+    eta, steps = 1e-3, 300
+    th = np.array([0.4, 0.1])
+    for _ in range(steps):
+        th = th - eta * np_grad(th, W_GDA)
+    rule = aj.toy.weighted_descent(eta, jnp.asarray(W_GDA))
+    traj = aj.run_rule(rule, jnp.array([0.4, 0.1]), aj.toy.data(jnp.float64), steps=steps)
+    # the same float64 iteration in another order of summation: rounding only
+    np.testing.assert_allclose(np.asarray(traj.final), th, rtol=1e-10)
+    lib = aj.toy.descend(jnp.array([0.4, 0.1]), jnp.asarray(W_GDA), steps=steps, learning_rate=eta)
+    np.testing.assert_allclose(np.asarray(lib), th, rtol=1e-10)
+    with pytest.raises(ValueError, match="learning_rate"):
+        aj.toy.weighted_descent(-1.0, jnp.asarray(W_GDA))
+
+
+def test_nearest_minimum_and_assign():
+    minima = np.array([[1.0, 0.0], [0.0, 1.0]])
+    pts = np.array([[0.95, 0.02], [0.1, 0.9], [0.5, 0.5]])
+    # independent: distances by hand, tol 0.2 keeps the first two only
+    d = np.linalg.norm(pts[:, None] - minima, axis=-1)
+    want = np.where(d.min(-1) <= 0.2, d.argmin(-1), -1)
+    got = aj.toy.nearest_minimum(jnp.asarray(pts), jnp.asarray(minima), 0.2)
+    np.testing.assert_array_equal(np.asarray(got), want)
+    np.testing.assert_array_equal(np.asarray(aj.toy.nearest_minimum(pts, np.zeros((0, 2)), 1)), -1)
+    jitted = jax.jit(lambda p: aj.toy.nearest_minimum(p, jnp.asarray(minima), 0.2))(pts)
+    np.testing.assert_array_equal(np.asarray(jitted), want)
+    # assign: polish a point near the retain objective's minima onto the right one
+    ret = scipy_minima(W_RET)
+    mins = np.stack([m for m, _ in ret])
+    start = mins[1] + np.array([2e-3, -1e-3])
+    pol, lab = aj.toy.assign(jnp.asarray(start), jnp.asarray(W_RET), jnp.asarray(mins), tol=1e-6)
+    assert int(lab) == 1
+    np.testing.assert_allclose(np.asarray(pol), mins[1], atol=1e-7)  # Newton: quadratic
+    with pytest.raises(ValueError, match="tol"):
+        aj.toy.nearest_minimum(pts, minima, 0.0)
+    with pytest.raises(ValueError, match="minima"):
+        aj.toy.nearest_minimum(pts, np.zeros(2), 0.1)
+
+
+def _flow_endpoint(th0, w):
+    return solve_ivp(lambda t, y: -np_grad(y, w), (0, 200), th0, rtol=1e-9, atol=1e-12).y[:, -1]
+
+
+def test_phase_diagram_against_scipy_gradient_flow(ref):
+    """Trapped iff the gradient flows GDA -> fine-tune miss scipy's retain-objective oracle."""
+    pre = ref["pre"][0][0]
+    ratios, counts = np.array([0.0, 1.0, 3.0]), np.array([0, 1, 2])
+    pd = aj.toy.phase_diagram(jnp.asarray(pre), ratios, counts, steps=20000)
+    assert pd.failure.shape == (3, 3) and pd.finetuned.shape == (3, 3, 2)
+    for i, r in enumerate(ratios):
+        for j, k in enumerate(counts):
+            w_ret = M - np.array([0, 0, 0, k])
+            w_gda = w_ret - r * np.array([0, 0, 0, k])
+            oracle, oracle_loss = scipy_minima(w_ret)[0] if i == 0 else (None, None)
+            if i == 0:
+                np.testing.assert_allclose(np.asarray(pd.oracles[j]), oracle, atol=1e-6)
+                assert abs(float(pd.oracle_losses[j]) - oracle_loss) < 1e-9
+            end = _flow_endpoint(_flow_endpoint(pre, w_gda), w_ret)
+            # endpoints are polished minima (1e-6 apart at most), the flow converges to 1e-6
+            np.testing.assert_allclose(np.asarray(pd.finetuned[i, j]), end, atol=1e-5)
+            trapped = np.linalg.norm(end - np.asarray(pd.oracles[j])) > 1e-4
+            assert bool(pd.failure[i, j]) == trapped, (r, k)
+            loss = np_loss(end, w_ret)
+            assert abs(float(pd.finetuned_retain_loss[i, j]) - loss) < 1e-8
+    # the paper's example (r = 1, k = 2) traps; no ascent (r = 0) or no forgetting never does
+    assert bool(pd.failure[1, 2]) and not pd.failure[0].any() and not pd.failure[:, 0].any()
+    np.testing.assert_allclose(
+        np.asarray(pd.retain_loss_gap), np.asarray(pd.finetuned_retain_loss - pd.oracle_losses)
+    )
+    smallest = np.asarray(pd.smallest_failing_ratio())
+    fail = np.asarray(pd.failure)
+    want = [ratios[fail[:, j]].min() if fail[:, j].any() else np.nan for j in range(3)]
+    np.testing.assert_array_equal(smallest, want)
+    np.testing.assert_allclose(
+        np.asarray(pd.gda_weight_at_last), 4 - (1 + ratios)[:, None] * counts
+    )
+    with pytest.raises(ValueError, match="ratios"):
+        aj.toy.phase_diagram(jnp.asarray(pre), [-1.0])
+    with pytest.raises(ValueError, match="forget_counts"):
+        aj.toy.phase_diagram(jnp.asarray(pre), [1.0], [0.5])
+
+
+def test_critical_gda_weight_against_scipy_gradient_flow(ref):
+    """w*: GDA (weight w at x = 4) then the pretrained flow leave the global basin iff w <= w*."""
+    pre, cands = ref["pre"][0][0], np.linspace(-1.0, 2.0, 13)
+    got = aj.toy.critical_gda_weight(jnp.asarray(pre), jnp.asarray(pre), cands, steps=20000)
+    left = []
+    for c in cands:
+        end = _flow_endpoint(_flow_endpoint(pre, np.array([5.0, 4.0, 1.0, c])), W_PRE)
+        left.append(np.linalg.norm(end - pre) > 1e-4)
+    assert got == cands[np.asarray(left)].max()
+    # the fold between the two pretrained basins, w* ~ 0.47, lies between candidates 0.25, 0.5
+    assert got == 0.25
+    stay = aj.toy.critical_gda_weight(jnp.asarray(pre), jnp.asarray(pre), [1.5, 2.0], steps=5000)
+    assert stay is None

@@ -9,7 +9,7 @@ import numpy as np
 from jax.typing import ArrayLike
 from jaxtyping import Array, Float
 
-from .._validation import check_count, check_nonnegative, check_positive
+from .._validation import check_nonnegative, check_positive
 from ._basins import default_tolerances, find_minima
 from ._data import Data, Weights, weights
 from ._landscape import grid
@@ -168,9 +168,19 @@ def phase_diagram(
     check_nonnegative("ratios", r)
     m_last = float(data.multiplicities[-1])
     counts = np.arange(int(m_last) + 1) if forget_counts is None else np.asarray(forget_counts)
-    if counts.ndim != 1 or counts.size == 0:
-        raise ValueError(f"forget_counts must have shape (K,) with K >= 1, got {counts.shape}")
-    check_count("forget_counts", counts, minimum=0)
+    counts = np.asarray(counts, dtype=float)
+    if (
+        counts.ndim != 1
+        or counts.size == 0
+        or not np.all(np.isfinite(counts))
+        or np.any(counts != np.round(counts))
+        or np.any((counts < 0) | (counts > m_last))
+    ):
+        raise ValueError(
+            f"forget_counts must be integers in [0, {m_last:g}] of shape (K,) with K >= 1, "
+            f"got {counts.tolist()}"
+        )
+    counts = counts.astype(int)
     tol = default_tolerances(dt)[1] if tol is None else tol
     check_positive("tol", tol)
     kw = dict(lam=lam, output_map=output_map)
