@@ -59,6 +59,20 @@ class PhaseDiagram(NamedTuple):
         return jnp.where(jnp.isfinite(low), low, jnp.nan)
 
 
+def _start(theta0: ArrayLike, data: Data | None) -> tuple[Array, jnp.dtype, Data]:
+    check_theta(theta0)
+    theta0 = jnp.asarray(theta0)
+    dt = float_dtype(theta0)
+    return theta0, dt, resolve_data(data, dt)
+
+
+def _vector(name: str, values: ArrayLike, size: str) -> np.ndarray:
+    v = np.asarray(values, dtype=float)
+    if v.ndim != 1 or v.size == 0:
+        raise ValueError(f"{name} must have shape ({size},) with {size} >= 1, got {v.shape}")
+    return v
+
+
 def oracles(
     forget_counts: ArrayLike,
     data: Data | None = None,
@@ -91,9 +105,7 @@ def oracles(
         >>> np.asarray(th, float).round(2).tolist()
         [[1.35, -0.25], [1.29, -0.25]]
     """
-    counts = np.asarray(forget_counts, dtype=float)
-    if counts.ndim != 1:
-        raise ValueError(f"forget_counts must have shape (K,), got {counts.shape}")
+    counts = _vector("forget_counts", forget_counts, "K")
     if inits is None:
         dt = jnp.zeros(()).dtype if data is None else float_dtype(data.inputs)
         inits = grid(n_a=24, n_b=24, dtype=dt)[2]
@@ -158,13 +170,8 @@ def phase_diagram(
         >>> pd.failure.tolist()  # rows: r = 1, 3; columns: k = 1, 2
         [[False, True], [True, True]]
     """
-    check_theta(theta0)
-    theta0 = jnp.asarray(theta0)
-    dt = float_dtype(theta0)
-    data = resolve_data(data, dt)
-    r = np.asarray(ratios, dtype=float)
-    if r.ndim != 1 or r.size == 0:
-        raise ValueError(f"ratios must have shape (P,) with P >= 1, got {r.shape}")
+    theta0, dt, data = _start(theta0, data)
+    r = _vector("ratios", ratios, "P")
     check_nonnegative("ratios", r)
     m_last = float(data.multiplicities[-1])
     counts = np.arange(int(m_last) + 1) if forget_counts is None else np.asarray(forget_counts)
@@ -247,14 +254,9 @@ def critical_gda_weight(
         >>> w  # GDA weight 0 at x = 4 (r = 1, k = 2) still leaves; 0.5 does not
         0.0
     """
-    check_theta(theta0)
     check_theta(minimum)
-    theta0 = jnp.asarray(theta0)
-    dt = float_dtype(theta0)
-    data = resolve_data(data, dt)
-    c = np.asarray(candidates, dtype=float)
-    if c.ndim != 1 or c.size == 0:
-        raise ValueError(f"candidates must have shape (C,) with C >= 1, got {c.shape}")
+    theta0, dt, data = _start(theta0, data)
+    c = _vector("candidates", candidates, "C")
     tol = default_tolerances(dt)[1] if tol is None else tol
     check_positive("tol", tol)
     kw = dict(lam=lam, output_map=output_map)
