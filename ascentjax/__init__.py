@@ -3,7 +3,7 @@
 The public API is flat: every public name lives in ``ascentjax`` itself and is
 listed in ``__all__``. Each concept has its own private module (``_lambertw``,
 ``_theory1d``, ``_theory2d``, ``_losses``, ``_data``, ``_objectives``, ``_rules``,
-``_trajectory``, ``_sweep``, ``_dynamics``, ``_toy``, ``_forget``, ``_nets``,
+``_trajectory``, ``_sweep``, ``_dynamics``, ``_forget``, ``_nets``,
 ``_klom``); each module declares its public names in its own ``__all__``.
 """
 
@@ -20,9 +20,9 @@ from . import (
     _sweep,
     _theory1d,
     _theory2d,
-    _toy,
     _trajectory,
 )
+from . import toy as toy
 from ._data import *  # noqa: F403
 from ._dynamics import *  # noqa: F403
 from ._forget import *  # noqa: F403
@@ -35,7 +35,6 @@ from ._rules import *  # noqa: F403
 from ._sweep import *  # noqa: F403
 from ._theory1d import *  # noqa: F403
 from ._theory2d import *  # noqa: F403
-from ._toy import *  # noqa: F403
 from ._trajectory import *  # noqa: F403
 
 __version__ = "0.1.0"
@@ -54,7 +53,6 @@ __all__ = sorted(
         *_sweep.__all__,
         *_theory1d.__all__,
         *_theory2d.__all__,
-        *_toy.__all__,
         *_trajectory.__all__,
     }
 )

@@ -8,7 +8,7 @@
   minutes, so full runs time a slab of ``rows`` :math:`\\rho` values by all 1024
   :math:`\\alpha` values and report the extrapolated full-grid time alongside
   (marked as such); ``rows=1024`` runs the whole grid.
-* ``toy_basin``: :func:`ascentjax.toy_descend`, 65,536 initialisations x 2,000
+* ``toy_basin``: :func:`ascentjax.toy.descend`, 65,536 initialisations x 2,000
   gradient steps on the toy landscape (paper Sec. 5.2, GDA weights, float32),
   against a batched NumPy gradient descent written from the loss formula
   :math:`L_w(\\theta) = \\sum_i w_i (\\tanh z_i - y_i)^2 + \\lambda\\|\\theta\\|^2`,
@@ -116,13 +116,13 @@ def numpy_toy(theta, w, x, y, lr, lam, T):
 
 @register("toy_basin")
 def run_toy_basin(quick: bool = False, repeats: int = 3, **overrides: Any) -> dict:
-    """Time :func:`ascentjax.toy_descend` against batched NumPy GD."""
+    """Time :func:`ascentjax.toy.descend` against batched NumPy GD."""
     cfg = (TOY_QUICK if quick else TOY_FULL) | overrides
     S, T, lam = cfg["S"], cfg["T"], cfg["lam"]
     theta = np.random.default_rng(0).uniform(-4, 4, (S, 2)).astype(np.float32)
-    data = aj.toy_data(jnp.float32)
-    w = np.asarray(aj.toy_weights().gda, np.float32)
-    lr = float(aj.toy_learning_rate(jnp.asarray(w), data, lam=lam))
+    data = aj.toy.data(jnp.float32)
+    w = np.asarray(aj.toy.weights().gda, np.float32)
+    lr = float(aj.toy.stable_learning_rate(jnp.asarray(w), data, lam=lam))
     x, y = np.asarray(data.inputs), np.asarray(data.labels)
     t_np, ref = best_of(lambda: numpy_toy(theta, w, x, y, lr, lam, T), repeats)
 
@@ -130,7 +130,7 @@ def run_toy_basin(quick: bool = False, repeats: int = 3, **overrides: Any) -> di
 
     def call():
         return jax.block_until_ready(
-            aj.toy_descend(thj, w, data, steps=T, learning_rate=lr, lam=lam)
+            aj.toy.descend(thj, w, data, steps=T, learning_rate=lr, lam=lam)
         )
 
     t0 = time.perf_counter()
@@ -139,7 +139,7 @@ def run_toy_basin(quick: bool = False, repeats: int = 3, **overrides: Any) -> di
     t_warm, _ = best_of(call, repeats)
     close = np.all(np.abs(out - ref) <= TOY_ATOL, axis=1)
     if not close.mean() >= TOY_MIN_AGREE:
-        raise AssertionError(f"toy_descend disagrees with NumPy on {1 - close.mean():.2%}")
+        raise AssertionError(f"toy.descend disagrees with NumPy on {1 - close.mean():.2%}")
     return {
         "workload": "toy_basin",
         "quick": quick,
@@ -150,7 +150,7 @@ def run_toy_basin(quick: bool = False, repeats: int = 3, **overrides: Any) -> di
             {"impl": "numpy", "layout": "batched over inits", "warm_s": t_np},
             {
                 "impl": "ascentjax",
-                "layout": "toy_descend: jit(vmap(scan)) with optax.sgd",
+                "layout": "toy.descend: sweep(run_rule) with optax.sgd",
                 "compile_s": t_first - t_warm,
                 "warm_s": t_warm,
                 "speedup_vs_numpy": t_np / t_warm,

@@ -10,7 +10,7 @@ descent on ``L_R`` plus ``eta_a`` of ascent on ``L_F`` is a descent step on
 ``(m - k) - r k``, solved for the forget count ``k``; the fold of the good basin (gradient
 and Hessian determinant of ``L_w`` vanish together) as a function of the weight at ``x = 4``.
 
-Numerically: the lambdified loss and gradient against ``ascentjax.toy_loss``; the minima of
+Numerically: the lambdified loss and gradient against ``ascentjax.toy.loss``; the minima of
 the landscape (multi-start BFGS, SciPy) and the GDA-then-fine-tune failure by gradient
 descent; App. B's region: GDA from the pretrained model ends in the inferior basin exactly
 when the GDA weight at ``x = 4`` is below the fold weight ``w*``, on a grid of step-size
@@ -428,7 +428,7 @@ def _failure(th_pre, ratios, ks, steps, oracles=None):
 
 
 def _library(rec, fast, th_pre, w_star):
-    toy_loss, toy_weights, toy_descend = aj.toy_loss, aj.toy_weights, aj.toy_descend
+    toy = aj.toy
     g = rng(8)
     n = 128 if fast else 4096
     th = g.normal(scale=1.5, size=(n, 2))
@@ -437,9 +437,9 @@ def _library(rec, fast, th_pre, w_star):
     f_grad = sp.lambdify((a, b, *WS, *XS, *YS, lam), closed_gradient(), "numpy")
     want = f_loss(th[:, 0], th[:, 1], *w.T, *INPUTS, *LABELS, LAM)
     wantg = np.stack(f_grad(th[:, 0], th[:, 1], *w.T, *INPUTS, *LABELS, LAM), axis=-1)
-    got = np.asarray(toy_loss(jnp.asarray(th), jnp.asarray(w), lam=LAM))
+    got = np.asarray(toy.loss(jnp.asarray(th), jnp.asarray(w), lam=LAM))
     gotg = np.asarray(
-        jax.vmap(jax.grad(lambda t, ww: toy_loss(t, ww, lam=LAM)))(jnp.asarray(th), jnp.asarray(w))
+        jax.vmap(jax.grad(lambda t, ww: toy.loss(t, ww, lam=LAM)))(jnp.asarray(th), jnp.asarray(w))
     )
     rec.close(
         "library.toy_loss_and_grad",
@@ -448,13 +448,13 @@ def _library(rec, fast, th_pre, w_star):
         np.concatenate([want, wantg.ravel()]),
         rtol=1e-12,
         atol=1e-12,
-        detail=f"toy_loss and jax.grad(toy_loss) vs lambdified sympy, {n} random (theta, w)",
+        detail=f"toy.loss and jax.grad(toy.loss) vs lambdified sympy, {n} random (theta, w)",
     )
     ratios = g.uniform(0, 4, 64)
     ks = g.integers(0, 5, 64).astype(float)
     forget = np.zeros((64, 4))
     forget[:, -1] = ks
-    tw = toy_weights(forget=jnp.asarray(forget), ratio=jnp.asarray(ratios))
+    tw = toy.weights(forget=jnp.asarray(forget), ratio=jnp.asarray(ratios))
     r_, m_, k_ = sp.symbols("r m k")
     f_w = sp.lambdify((m_, k_, r_), (m_ - k_) - r_ * k_, "numpy")
     rec.close(
@@ -464,11 +464,11 @@ def _library(rec, fast, th_pre, w_star):
         f_w(4.0, ks, ratios),
         rtol=1e-14,
         atol=1e-14,
-        detail="toy_weights(forget=k, ratio=r).gda at x=4 vs the derived (m - k) - r k",
+        detail="toy.weights(forget=k, ratio=r).gda at x=4 vs the derived (m - k) - r k",
     )
     starts = jnp.asarray([[1.0, 0.0], [2.0, -1.0], [0.5, 0.5]])
     ends = np.asarray(
-        toy_descend(starts, jnp.asarray(MULT - np.array([0, 0, 0, 4.0])), steps=20000, lam=LAM)
+        toy.descend(starts, jnp.asarray(MULT - np.array([0, 0, 0, 4.0])), steps=20000, lam=LAM)
     )
     ref = minima(MULT - np.array([0, 0, 0, 4.0]), 5)[0][0]
     rec.close(
@@ -479,13 +479,13 @@ def _library(rec, fast, th_pre, w_star):
         rtol=1e-6,
         atol=1e-8,
         kind="simulation",
-        detail="toy_descend on L_GDA from 3 starts vs the unique BFGS minimum (rtol 1e-6: "
+        detail="toy.descend on L_GDA from 3 starts vs the unique BFGS minimum (rtol 1e-6: "
         "GD with step 1/L after 2e4 steps)",
     )
     # the library's gradient descent on both sides of the fold, from the pretrained model
     w4 = w_star + np.array([-0.05, 0.05])
     ends = np.asarray(
-        toy_descend(
+        toy.descend(
             jnp.asarray(th_pre),
             jnp.asarray(np.stack([np.r_[MULT[:3], v] for v in w4])),
             steps=20000,
@@ -500,7 +500,7 @@ def _library(rec, fast, th_pre, w_star):
         float(trapped != [True, False]),
         2,
         0,
-        f"toy_descend from the pretrained model with weight w* -/+ 0.05 at x = 4 (w* = "
+        f"toy.descend from the pretrained model with weight w* -/+ 0.05 at x = 4 (w* = "
         f"{w_star:.4f}): trapped in the inferior basin below the fold, not above it",
         counterexample=fmt_point(endpoints=str(np.round(ends, 4)), trapped=str(trapped)),
     )
