@@ -52,5 +52,6 @@ __all__ = sorted(
         *_theory2d.__all__,
         *_toy.__all__,
         *_trajectory.__all__,
+        "nets",
     }
 )

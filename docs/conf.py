@@ -102,8 +102,6 @@ _GROUP_TITLES = {
     "_dynamics": "Iterative descent-ascent dynamics",
     "_toy": "Nonconvex toy model",
     "_forget": "Random forget sets",
-    "_nets": "Neural-network ensembles",
-    "_klom": "KLoM",
     "_constants": "Constants",
 }
 

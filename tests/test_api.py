@@ -38,7 +38,25 @@ def test_module_all_lists_are_unique_and_make_up_the_flat_namespace() -> None:
         dup = sorted({n for n in names if names.count(n) > 1})
         assert not dup, f"{modname}.__all__ lists {dup} twice"
         union |= set(names)
-    assert union == set(ascentjax.__all__)
+    subpackages = {n for n in ascentjax.__all__ if inspect.ismodule(getattr(ascentjax, n))}
+    assert subpackages == {"nets"}
+    assert union | subpackages == set(ascentjax.__all__)
+
+
+def test_nets_subpackage_exports_explicitly_with_docs_and_hints() -> None:
+    from ascentjax import nets
+
+    names = list(nets.__all__)
+    assert names == sorted(names) and len(set(names)) == len(names)
+    public = {n for n in dir(nets) if not n.startswith("_")}
+    assert public == set(names), public ^ set(names)
+    for name in names:
+        obj = getattr(nets, name)
+        assert obj.__module__.startswith("ascentjax.nets._"), name
+        assert len((inspect.getdoc(obj) or "").strip()) >= 20, name
+        if inspect.isfunction(obj):
+            sig = inspect.signature(obj)
+            assert sig.return_annotation is not inspect.Signature.empty, name
 
 
 def test_every_public_name_has_a_docstring() -> None:
