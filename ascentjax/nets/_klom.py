@@ -195,11 +195,11 @@ def binned_kl(
     check_choice("smoothing", smoothing, KL_SMOOTHINGS)
     p = jnp.asarray(p_samples)
     q = jnp.asarray(q_samples)
-    if p.ndim < 1 or q.ndim < 1 or p.shape[-1] < 1 or q.shape[-1] < 1:
-        raise ValueError(
-            f"p_samples and q_samples need at least one sample on the last axis, "
-            f"got shapes {p.shape}, {q.shape}"
-        )
+    for name, a in (("p_samples", p), ("q_samples", q)):
+        if a.ndim < 1 or a.shape[-1] < 1:
+            raise ValueError(
+                f"{name} needs at least one sample on the last axis, got shape {a.shape}"
+            )
     if p.shape[:-1] != q.shape[:-1]:
         raise ValueError(f"leading shapes differ: p {p.shape}, q {q.shape}")
     dt = jnp.result_type(p.dtype, q.dtype, jnp.float32)
