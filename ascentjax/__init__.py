@@ -3,18 +3,17 @@
 The public API is flat: every public name lives in ``ascentjax`` itself and is
 listed in ``__all__``. Each concept has its own private module (``_lambertw``,
 ``_theory1d``, ``_theory2d``, ``_losses``, ``_data``, ``_objectives``, ``_rules``,
-``_trajectory``, ``_sweep``, ``_dynamics``, ``_forget``, ``_nets``,
-``_klom``); each module declares its public names in its own ``__all__``.
+``_trajectory``, ``_sweep``, ``_dynamics``, ``_forget``); the nonconvex toy model is
+the subpackage ``ascentjax.toy`` and the network side ``ascentjax.nets``. Each module
+declares its public names in its own ``__all__``.
 """
 
 from . import (
     _data,
     _dynamics,
     _forget,
-    _klom,
     _lambertw,
     _losses,
-    _nets,
     _objectives,
     _rules,
     _sweep,
@@ -22,14 +21,13 @@ from . import (
     _theory2d,
     _trajectory,
 )
+from . import nets as nets
 from . import toy as toy
 from ._data import *  # noqa: F403
 from ._dynamics import *  # noqa: F403
 from ._forget import *  # noqa: F403
-from ._klom import *  # noqa: F403
 from ._lambertw import *  # noqa: F403
 from ._losses import *  # noqa: F403
-from ._nets import *  # noqa: F403
 from ._objectives import *  # noqa: F403
 from ._rules import *  # noqa: F403
 from ._sweep import *  # noqa: F403
@@ -44,15 +42,15 @@ __all__ = sorted(
         *_data.__all__,
         *_dynamics.__all__,
         *_forget.__all__,
-        *_klom.__all__,
         *_lambertw.__all__,
         *_losses.__all__,
-        *_nets.__all__,
         *_objectives.__all__,
         *_rules.__all__,
         *_sweep.__all__,
         *_theory1d.__all__,
         *_theory2d.__all__,
         *_trajectory.__all__,
+        "nets",
+        "toy",
     }
 )

@@ -100,10 +100,7 @@ _GROUP_TITLES = {
     "_trajectory": "Trajectories",
     "_sweep": "Sweeps, chunking and sharding",
     "_dynamics": "Iterative descent-ascent dynamics",
-    "_toy": "Nonconvex toy model",
     "_forget": "Random forget sets",
-    "_nets": "Neural-network ensembles",
-    "_klom": "KLoM",
     "_constants": "Constants",
 }
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import inspect
 
+import pytest
+
 import ascentjax
 
 
@@ -38,7 +40,25 @@ def test_module_all_lists_are_unique_and_make_up_the_flat_namespace() -> None:
         dup = sorted({n for n in names if names.count(n) > 1})
         assert not dup, f"{modname}.__all__ lists {dup} twice"
         union |= set(names)
-    assert union == set(ascentjax.__all__)
+    subpackages = {n for n in ascentjax.__all__ if inspect.ismodule(getattr(ascentjax, n))}
+    assert subpackages == {"nets", "toy"}
+    assert union | subpackages == set(ascentjax.__all__)
+
+
+@pytest.mark.parametrize("sub", ["nets", "toy"])
+def test_subpackage_exports_explicitly_with_docs_and_hints(sub: str) -> None:
+    package = getattr(ascentjax, sub)
+    names = list(package.__all__)
+    assert names == sorted(names) and len(set(names)) == len(names)
+    public = {n for n in dir(package) if not n.startswith("_")}
+    assert public == set(names), public ^ set(names)
+    for name in names:
+        obj = getattr(package, name)
+        assert obj.__module__.startswith(f"ascentjax.{sub}._"), name
+        assert len((inspect.getdoc(obj) or "").strip()) >= 20, name
+        if inspect.isfunction(obj):
+            sig = inspect.signature(obj)
+            assert sig.return_annotation is not inspect.Signature.empty, name
 
 
 def test_every_public_name_has_a_docstring() -> None:

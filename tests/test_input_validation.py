@@ -96,7 +96,7 @@ def test_window_edges_checks_the_mask() -> None:
 )
 def test_binned_kl_needs_samples(p, q, name) -> None:
     with pytest.raises(ValueError, match=f"{name} needs at least one sample"):
-        aj.binned_kl(jnp.zeros(p), jnp.zeros(q))
+        aj.nets.binned_kl(jnp.zeros(p), jnp.zeros(q))
 
 
 @pytest.mark.parametrize("z", [1 + 1j, jnp.array([1.0, 2.0], jnp.complex64)])

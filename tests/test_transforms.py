@@ -61,12 +61,14 @@ def test_tail_frequency_and_klom_percentile_jit_vmap_and_bad_input():
         aj.tail_frequency(gaps[0], -0.1)
 
     scores = jnp.abs(gaps)
-    eager_p = jnp.stack([aj.klom_percentile(s) for s in scores])
-    np.testing.assert_allclose(jax.vmap(aj.klom_percentile)(scores), eager_p)
-    np.testing.assert_allclose(aj.klom_percentile(scores), eager_p)  # batched over leading axes
+    eager_p = jnp.stack([aj.nets.klom_percentile(s) for s in scores])
+    np.testing.assert_allclose(jax.vmap(aj.nets.klom_percentile)(scores), eager_p)
+    np.testing.assert_allclose(
+        aj.nets.klom_percentile(scores), eager_p
+    )  # batched over leading axes
     np.testing.assert_allclose(eager_p, np.percentile(np.asarray(scores), 95, axis=-1), rtol=1e-12)
     with pytest.raises(ValueError, match="scores"):
-        aj.klom_percentile(jnp.zeros((2, 0)))
+        aj.nets.klom_percentile(jnp.zeros((2, 0)))
 
 
 def test_open_output_resolves_dotdot_before_refusing(tmp_path):

@@ -69,4 +69,5 @@ __all__ = [
     "predict",
     "stable_learning_rate",
     "weighted_descent",
+    "weights",
 ]

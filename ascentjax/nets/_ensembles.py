@@ -7,120 +7,35 @@ leaves carry a leading axis of length N, the per-model initialisation and data-o
 keys are split from one key, and one ``lax.scan`` over the optimisation steps trains
 all N models (``vmap`` over the models inside the step, one optax state per model).
 
-Data loaders (NumPy, outside the traced code): scikit-learn's 8×8 digits (ships with
-the package, no download) and CIFAR-10 from the standard local python batch files.
+The retrain oracle is the same training run on the retain set only.
 """
 
 from __future__ import annotations
 
 import functools
-import math
-import pickle
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
-from ._validation import check_choice, check_count, check_nonnegative, check_positive
+from .._validation import check_choice, check_count, check_nonnegative, check_positive
 
 __all__ = [
-    "MLP",
-    "SmallCNN",
-    "ClassificationData",
-    "init_ensemble",
+    "classifier_margins",
+    "ensemble_accuracy",
     "ensemble_logits",
     "ensemble_margins",
-    "ensemble_accuracy",
-    "classifier_margins",
+    "init_ensemble",
+    "retrain_oracle",
     "train_ensemble",
-    "load_digits",
-    "load_cifar10",
 ]
 
 MARGIN_REDUCTIONS = ("logsumexp", "max")
 """Names accepted by :func:`classifier_margins` as ``other``."""
 
 
-# ----------------------------------------------------------------------------- models
-class MLP(nn.Module):
-    """A multilayer perceptron classifier (inputs are flattened).
-
-    Attributes:
-        hidden: widths of the hidden ReLU layers.
-        num_classes: number of output logits.
-
-    Example:
-        >>> import jax, jax.numpy as jnp
-        >>> net = MLP(hidden=(32,), num_classes=10)
-        >>> p = net.init(jax.random.key(0), jnp.zeros((1, 8, 8, 1)))
-        >>> net.apply(p, jnp.zeros((5, 8, 8, 1))).shape
-        (5, 10)
-    """
-
-    hidden: Sequence[int] = (64,)
-    num_classes: int = 10
-
-    @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
-        x = x.reshape((x.shape[0], -1))
-        for h in self.hidden:
-            x = nn.relu(nn.Dense(h)(x))
-        return nn.Dense(self.num_classes)(x)
-
-
-class SmallCNN(nn.Module):
-    """A small convolutional classifier for ``(batch, H, W, C)`` images.
-
-    Two blocks of 3×3 convolution, ReLU and 2×2 average pooling, then a dense layer.
-
-    Attributes:
-        channels: output channels of the two convolutions.
-        num_classes: number of output logits.
-
-    Example:
-        >>> import jax, jax.numpy as jnp
-        >>> net = SmallCNN(channels=(8, 16), num_classes=10)
-        >>> p = net.init(jax.random.key(0), jnp.zeros((1, 8, 8, 1)))
-        >>> net.apply(p, jnp.zeros((3, 8, 8, 1))).shape
-        (3, 10)
-    """
-
-    channels: Sequence[int] = (16, 32)
-    num_classes: int = 10
-
-    @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
-        for c in self.channels:
-            x = nn.relu(nn.Conv(c, (3, 3))(x))
-            x = nn.avg_pool(x, (2, 2), strides=(2, 2), padding="SAME")
-        x = x.reshape((x.shape[0], -1))
-        return nn.Dense(self.num_classes)(x)
-
-
-class ClassificationData(NamedTuple):
-    """A classification data set split into train and test arrays.
-
-    Attributes:
-        x_train: ``(n_train, H, W, C)`` float inputs.
-        y_train: ``(n_train,)`` integer labels.
-        x_test: ``(n_test, H, W, C)`` float inputs.
-        y_test: ``(n_test,)`` integer labels.
-        num_classes: number of classes.
-    """
-
-    x_train: Any
-    y_train: Any
-    x_test: Any
-    y_test: Any
-    num_classes: int
-
-
-# ----------------------------------------------------------------------------- margins
 def classifier_margins(
     logits: jax.Array, labels: jax.Array, *, other: str = "logsumexp"
 ) -> jax.Array:
@@ -185,6 +100,7 @@ def init_ensemble(key: jax.Array, model: nn.Module, x_example: jax.Array, n_mode
 
     Example:
         >>> import jax, jax.numpy as jnp
+        >>> from ascentjax.nets import MLP
         >>> p = init_ensemble(jax.random.key(0), MLP((8,), 3), jnp.zeros((1, 4)), 5)
         >>> p["params"]["Dense_0"]["kernel"].shape
         (5, 4, 8)
@@ -200,6 +116,7 @@ def ensemble_logits(model: nn.Module, params: Any, x: jax.Array) -> jax.Array:
 
     Example:
         >>> import jax, jax.numpy as jnp
+        >>> from ascentjax.nets import MLP
         >>> net = MLP((8,), 3)
         >>> p = init_ensemble(jax.random.key(0), net, jnp.zeros((1, 4)), 5)
         >>> ensemble_logits(net, p, jnp.ones((7, 4))).shape
@@ -215,6 +132,7 @@ def ensemble_margins(
 
     Example:
         >>> import jax, jax.numpy as jnp
+        >>> from ascentjax.nets import MLP
         >>> net = MLP((8,), 3)
         >>> p = init_ensemble(jax.random.key(0), net, jnp.zeros((1, 4)), 5)
         >>> ensemble_margins(net, p, jnp.ones((7, 4)), jnp.zeros(7, int)).shape
@@ -231,6 +149,7 @@ def ensemble_accuracy(model: nn.Module, params: Any, x: jax.Array, y: jax.Array)
 
     Example:
         >>> import jax, jax.numpy as jnp
+        >>> from ascentjax.nets import MLP
         >>> net = MLP((8,), 3)
         >>> p = init_ensemble(jax.random.key(0), net, jnp.zeros((1, 4)), 5)
         >>> ensemble_accuracy(net, p, jnp.ones((7, 4)), jnp.zeros(7, int)).shape
@@ -265,7 +184,7 @@ def _train(
     indices,
     learning_rate,
     momentum,
-    weight_decay,
+    lam,
     *,
     model,
     n_models,
@@ -277,9 +196,7 @@ def _train(
     k_init, k_order = jax.random.split(key)
     params = init_ensemble(k_init, model, x, n_models)
     pdt = jax.tree_util.tree_leaves(params)[0].dtype  # hyperparameters follow the params
-    learning_rate, momentum, weight_decay = (
-        jnp.asarray(v, pdt) for v in (learning_rate, momentum, weight_decay)
-    )
+    learning_rate, momentum, lam = (jnp.asarray(v, pdt) for v in (learning_rate, momentum, lam))
     opt = optimizer if optimizer is not None else optax.sgd(learning_rate, momentum=momentum)
     state = jax.vmap(opt.init)(params)
     plan = jax.vmap(lambda k: _batch_plan(k, m, batch_size, epochs))(
@@ -292,7 +209,7 @@ def _train(
         logits = model.apply(p, xb)
         ce = optax.softmax_cross_entropy_with_integer_labels(logits, yb).mean()
         l2 = sum(jnp.sum(w**2) for w in jax.tree_util.tree_leaves(p))
-        return ce + 0.5 * weight_decay * l2
+        return ce + 0.5 * lam * l2
 
     def one(p: Any, s: Any, idx: jax.Array) -> tuple[Any, Any]:
         g = jax.grad(loss)(p, x[idx], y[idx])
@@ -318,7 +235,7 @@ def train_ensemble(
     batch_size: int = 64,
     learning_rate: float = 0.05,
     momentum: float = 0.9,
-    weight_decay: float = 5e-4,
+    lam: float = 5e-4,
     indices: jax.Array | None = None,
     optimizer: optax.GradientTransformation | None = None,
 ) -> Any:
@@ -328,7 +245,7 @@ def train_ensemble(
     set :math:`S_i` (row ``i`` of ``indices``; default the full data set) in its own
     random order, a fresh permutation each epoch (the last incomplete batch of an
     epoch is dropped). It minimises the mean cross-entropy of its batch plus
-    :math:`\tfrac{\lambda}{2}\|\theta\|^2` (``weight_decay``). One ``lax.scan`` runs
+    :math:`\tfrac{\lambda}{2}\|\theta\|^2` (``lam``). One ``lax.scan`` runs
     the ``epochs * (|S| // batch_size)`` steps of all models; each step is a
     ``vmap`` over the models with one optax state per model.
 
@@ -345,7 +262,7 @@ def train_ensemble(
         batch_size: minibatch size (at most the training-set size).
         learning_rate: SGD step size (ignored when ``optimizer`` is given).
         momentum: heavy-ball momentum (ignored when ``optimizer`` is given).
-        weight_decay: L2 coefficient :math:`\lambda \ge 0`.
+        lam: L2 coefficient :math:`\lambda \ge 0`.
         indices: optional ``(n_models, m)`` or ``(m,)`` integer array: the training
             examples of each model (e.g. a retain set, or random subsets for
             datamodels).
@@ -356,6 +273,7 @@ def train_ensemble(
 
     Example:
         >>> import jax, jax.numpy as jnp
+        >>> from ascentjax.nets import MLP
         >>> x = jax.random.normal(jax.random.key(1), (64, 4)); y = (x[:, 0] > 0).astype(int)
         >>> p = train_ensemble(jax.random.key(0), MLP((8,), 2), x, y, n_models=3, epochs=2,
         ...                    batch_size=16)
@@ -366,7 +284,7 @@ def train_ensemble(
     check_count("epochs", epochs)
     check_count("batch_size", batch_size)
     check_positive("learning_rate", learning_rate)
-    check_nonnegative("weight_decay", weight_decay)
+    check_nonnegative("lam", lam)
     x = jnp.asarray(x)
     y = jnp.asarray(y)
     n = x.shape[0]
@@ -389,7 +307,7 @@ def train_ensemble(
         indices,
         learning_rate,
         momentum,
-        weight_decay,
+        lam,
         model=model,
         n_models=int(n_models),
         epochs=int(epochs),
@@ -398,85 +316,21 @@ def train_ensemble(
     )
 
 
-# ----------------------------------------------------------------------------- data
-def load_digits(test_fraction: float = 0.2, seed: int = 0) -> ClassificationData:
-    """scikit-learn's 8×8 handwritten digits (1,797 images; ships with scikit-learn).
+def retrain_oracle(
+    key: jax.Array, model: nn.Module, x: jax.Array, y: jax.Array, retain: Any, **train_kwargs: Any
+) -> Any:
+    """The retrain oracle: an ensemble trained from scratch on the retain set only.
 
-    Pixels are scaled to [0, 1] (divided by 16) and shaped ``(n, 8, 8, 1)``; the split
-    is a seeded random permutation.
-
-    Args:
-        test_fraction: fraction of the 1,797 images held out, in (0, 1).
-        seed: seed of the split permutation.
-
-    Returns:
-        A :class:`ClassificationData` (NumPy float32 inputs, int32 labels).
+    Same training recipe as the original models (:func:`train_ensemble`,
+    with ``indices=retain``); use a key independent of the original models'.
 
     Example:
-        >>> d = load_digits()
-        >>> d.x_train.shape, d.x_test.shape
-        ((1438, 8, 8, 1), (359, 8, 8, 1))
+        >>> import jax, jax.numpy as jnp
+        >>> from ascentjax.nets import MLP
+        >>> x = jax.random.normal(jax.random.key(1), (40, 4)); y = (x[:, 0] > 0).astype(int)
+        >>> p = retrain_oracle(jax.random.key(0), MLP((8,), 2), x, y, jnp.arange(30),
+        ...                    n_models=3, epochs=1, batch_size=10)
+        >>> p["params"]["Dense_0"]["kernel"].shape
+        (3, 4, 8)
     """
-    if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
-    from sklearn.datasets import load_digits as _sk_digits
-
-    d = _sk_digits()
-    x = (d.images.astype(np.float32) / 16.0)[..., None]
-    y = d.target.astype(np.int32)
-    perm = np.random.default_rng(seed).permutation(len(y))
-    n_test = int(math.floor(test_fraction * len(y)))
-    te, tr = perm[:n_test], perm[n_test:]
-    return ClassificationData(x[tr], y[tr], x[te], y[te], 10)
-
-
-def _unpickle(path: Path) -> dict:
-    with open(path, "rb") as f:
-        return pickle.load(f, encoding="bytes")
-
-
-def load_cifar10(data_dir: str | Path, max_train: int | None = None) -> ClassificationData:
-    """CIFAR-10 from the standard local python batch files (no download).
-
-    ``data_dir`` holds ``data_batch_1`` … ``data_batch_5`` and ``test_batch``; each is a
-    pickled dict with ``b'data'`` (uint8, ``N × 3072``, channel-major 3×32×32 rows) and
-    ``b'labels'``. Inputs are returned as ``(N, 32, 32, 3)`` float32 in [0, 1] with the
-    per-channel training mean and standard deviation removed.
-
-    Args:
-        data_dir: directory of the batch files (``cifar-10-batches-py``).
-        max_train: optional cap on the training examples (the first ones kept).
-
-    Returns:
-        A :class:`ClassificationData`.
-
-    Raises:
-        FileNotFoundError: a batch file is missing (the message names it).
-
-    Example:
-        >>> # load_cifar10("~/data/cifar-10-batches-py")   # on a machine with the files
-    """
-    root = Path(data_dir).expanduser()
-    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
-    missing = [n for n in names if not (root / n).is_file()]
-    if missing:
-        raise FileNotFoundError(f"CIFAR-10 batch files missing in {root}: {', '.join(missing)}")
-
-    def read(name: str) -> tuple[np.ndarray, np.ndarray]:
-        d = _unpickle(root / name)
-        data = np.asarray(d[b"data"], dtype=np.uint8)
-        if data.ndim != 2 or data.shape[1] != 3072:
-            raise ValueError(f"{name}: b'data' must be N x 3072 uint8, got {data.shape}")
-        lab = np.asarray(d[b"labels"], dtype=np.int32)
-        img = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1).astype(np.float32) / 255.0
-        return img, lab
-
-    parts = [read(n) for n in names[:5]]
-    x_tr = np.concatenate([p[0] for p in parts])
-    y_tr = np.concatenate([p[1] for p in parts])
-    x_te, y_te = read("test_batch")
-    if max_train is not None:
-        x_tr, y_tr = x_tr[:max_train], y_tr[:max_train]
-    mu = x_tr.mean(axis=(0, 1, 2))
-    sd = x_tr.std(axis=(0, 1, 2)) + 1e-6
-    return ClassificationData((x_tr - mu) / sd, y_tr, (x_te - mu) / sd, y_te, 10)
+    return train_ensemble(key, model, x, y, indices=jnp.asarray(retain), **train_kwargs)
