@@ -16,6 +16,7 @@ from . import (
     _losses,
     _nets,
     _objectives,
+    _problems,
     _rules,
     _sweep,
     _theory1d,
@@ -31,6 +32,7 @@ from ._lambertw import *  # noqa: F403
 from ._losses import *  # noqa: F403
 from ._nets import *  # noqa: F403
 from ._objectives import *  # noqa: F403
+from ._problems import *  # noqa: F403
 from ._rules import *  # noqa: F403
 from ._sweep import *  # noqa: F403
 from ._theory1d import *  # noqa: F403
@@ -50,6 +52,7 @@ __all__ = sorted(
         *_losses.__all__,
         *_nets.__all__,
         *_objectives.__all__,
+        *_problems.__all__,
         *_rules.__all__,
         *_sweep.__all__,
         *_theory1d.__all__,
