@@ -9,7 +9,6 @@ listed in ``__all__``. Each concept has its own private module (``_lambertw``,
 
 from . import (
     _data,
-    _dynamics,
     _forget,
     _klom,
     _lambertw,
@@ -19,13 +18,11 @@ from . import (
     _problems,
     _rules,
     _sweep,
-    _theory1d,
-    _theory2d,
     _toy,
     _trajectory,
 )
+from . import theory as theory
 from ._data import *  # noqa: F403
-from ._dynamics import *  # noqa: F403
 from ._forget import *  # noqa: F403
 from ._klom import *  # noqa: F403
 from ._lambertw import *  # noqa: F403
@@ -35,8 +32,6 @@ from ._objectives import *  # noqa: F403
 from ._problems import *  # noqa: F403
 from ._rules import *  # noqa: F403
 from ._sweep import *  # noqa: F403
-from ._theory1d import *  # noqa: F403
-from ._theory2d import *  # noqa: F403
 from ._toy import *  # noqa: F403
 from ._trajectory import *  # noqa: F403
 
@@ -45,7 +40,6 @@ __version__ = "0.1.0"
 __all__ = sorted(
     {
         *_data.__all__,
-        *_dynamics.__all__,
         *_forget.__all__,
         *_klom.__all__,
         *_lambertw.__all__,
@@ -55,8 +49,6 @@ __all__ = sorted(
         *_problems.__all__,
         *_rules.__all__,
         *_sweep.__all__,
-        *_theory1d.__all__,
-        *_theory2d.__all__,
         *_toy.__all__,
         *_trajectory.__all__,
     }

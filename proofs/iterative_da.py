@@ -8,7 +8,7 @@ Per coordinate, with ``r = |R_j|/|R|`` and ``f = |F_j|/|F|``, one round of itera
 Derived with sympy: the series of ``w'' - w`` in ``eta`` to second order, the identification
 of the first-order term with gradient descent on ``L_DA`` with ridge ``2 lambda``
 (``lambda_DA = 2 lambda``), and the ``e^{-2w}`` growth of the second-order term.
-Numerically: the exact map against ``ascentjax.da_step_1d`` and the O(eta^3) remainder;
+Numerically: the exact map against ``ascentjax.theory.da_step_1d`` and the O(eta^3) remainder;
 by simulation, the spurious fixed points, the period-3 orbit and the aperiodic orbit quoted
 on the docs page *Iterative descent-ascent beyond first order*.
 """
@@ -214,8 +214,8 @@ def check(fast: bool = True) -> CheckResult:
 
 def _library(rec, step, fast):
     """The library's DA maps and the ``iterative_da`` rule vs the derived map."""
-    da_step_1d, da_orbit_1d = aj.da_step_1d, aj.da_orbit_1d
-    da_branch_boundaries = aj.da_branch_boundaries
+    da_step_1d, da_orbit_1d = aj.theory.da_step_1d, aj.theory.da_orbit_1d
+    da_branch_boundaries = aj.theory.da_branch_boundaries
     g = rng(7)
     n = 256 if fast else 20000
     wv, rv, fv = g.uniform(-4, 4, n), g.uniform(0.01, 0.5, n), g.uniform(0.0, 0.5, n)

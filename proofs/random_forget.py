@@ -154,7 +154,7 @@ def _trained_oracle(rec, g, reps):
 
 def _library(rec, f_bound, g, fast):
     """The library's bound, its inverse, and an end-to-end Monte Carlo."""
-    lemma1_bound, lemma1_threshold = aj.lemma1_bound, aj.lemma1_threshold
+    lemma1_bound, lemma1_threshold = aj.theory.lemma1_bound, aj.theory.lemma1_threshold
     n = 500
     tv = g.uniform(0, 0.5, n)
     nf = np.round(10 ** g.uniform(0.5, 3, n))

@@ -65,7 +65,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from ._validation import check_choice, check_count, check_nonnegative, check_positive, check_range
+from .._validation import check_choice, check_count, check_nonnegative, check_positive, check_range
 
 __all__ = [
     "REGIMES",
@@ -201,7 +201,7 @@ def da_step_1d(
         >>> import ascentjax as aj
         >>> w = 1.0
         >>> for _ in range(2000):
-        ...     w = aj.da_step_1d(w, 1.0, 0.05, 0.1, 0.01)
+        ...     w = aj.theory.da_step_1d(w, 1.0, 0.05, 0.1, 0.01)
         >>> round(float(w), 2)  # a spurious fixed point
         -2.48
     """
@@ -302,7 +302,7 @@ def da_step_2d(
     Example:
         >>> import jax.numpy as jnp
         >>> import ascentjax as aj
-        >>> [round(float(v), 4) for v in aj.da_step_2d(jnp.ones(2), 0.5, 0.05)]
+        >>> [round(float(v), 4) for v in aj.theory.da_step_2d(jnp.ones(2), 0.5, 0.05)]
         [0.9929, 0.9916]
     """
     check_choice("scheme", scheme, SCHEMES)
@@ -368,8 +368,8 @@ def classify_orbit(
         >>> import jax.numpy as jnp
         >>> import ascentjax as aj
         >>> logistic = lambda w: 3.2 * w * (1 - w)  # period-2 regime of the logistic map
-        >>> out = aj.classify_orbit(logistic, jnp.array([0.3]))
-        >>> aj.REGIMES[int(out.regime)], int(out.period)
+        >>> out = aj.theory.classify_orbit(logistic, jnp.array([0.3]))
+        >>> aj.theory.REGIMES[int(out.regime)], int(out.period)
         ('periodic', 2)
     """
     check_count("n_transient", n_transient, minimum=0)
@@ -556,8 +556,8 @@ def classify_da_1d(
     Example:
         >>> import jax.numpy as jnp
         >>> import ascentjax as aj
-        >>> out = aj.classify_da_1d(jnp.array([1.0, 0.1]), 0.05, 0.3, 0.01)
-        >>> [aj.REGIMES[int(k)] for k in out.regime], int(out.period[0])
+        >>> out = aj.theory.classify_da_1d(jnp.array([1.0, 0.1]), 0.05, 0.3, 0.01)
+        >>> [aj.theory.REGIMES[int(k)] for k in out.regime], int(out.period[0])
         (['periodic', 'chaotic'], 3)
     """
     check_choice("scheme", scheme, SCHEMES)
@@ -701,8 +701,8 @@ def classify_da_2d(
 
     Example:
         >>> import ascentjax as aj
-        >>> out = aj.classify_da_2d(1.0, 0.02, n_transient=500)
-        >>> aj.REGIMES[int(out.regime)]
+        >>> out = aj.theory.classify_da_2d(1.0, 0.02, n_transient=500)
+        >>> aj.theory.REGIMES[int(out.regime)]
         'da'
     """
     check_choice("scheme", scheme, SCHEMES)
@@ -788,7 +788,7 @@ def da_orbit_1d(
 
     Example:
         >>> import ascentjax as aj
-        >>> orbit = aj.da_orbit_1d(1.0, 0.05, 0.3, 0.01, n_record=6)
+        >>> orbit = aj.theory.da_orbit_1d(1.0, 0.05, 0.3, 0.01, n_record=6)
         >>> sorted(round(float(v), 2) for v in orbit[:3])  # a period-3 orbit
         [-4.09, -2.98, -1.93]
     """
@@ -830,7 +830,7 @@ def da_branch_boundaries(r: Any, lam_da: Any) -> tuple[jax.Array, jax.Array]:
 
     Example:
         >>> import ascentjax as aj
-        >>> lo, hi = aj.da_branch_boundaries(0.05, 0.02)
+        >>> lo, hi = aj.theory.da_branch_boundaries(0.05, 0.02)
         >>> float(lo), round(float(hi), 4)
         (1.0, 1.1472)
     """
