@@ -211,7 +211,7 @@ def train_oracle(
     data: Dataset,
     lam: ArrayLike,
     *,
-    loss: LossLike = "logistic",
+    loss: LossLike = "exp",
     w0: ArrayLike | None = None,
     max_iter: int = 50,
     tol: float | None = None,
@@ -239,8 +239,8 @@ def train_oracle(
     Args:
         data: the :class:`ascentjax.Dataset`; forget rows are ignored.
         lam: ridge strength :math:`\lambda > 0` (may be traced).
-        loss: ``"logistic"`` (default here: the true loss, bounded gradients) or
-            ``"exp"``, or a convex twice-differentiable callable margin loss.
+        loss: ``"exp"`` (default, as everywhere in the library), ``"logistic"`` (the true
+            loss, bounded gradients) or a convex twice-differentiable callable margin loss.
         w0: starting point (default zeros).
         max_iter: maximum number of Newton iterations (static).
         tol: stopping tolerance on :math:`\tfrac12` decrement² (default
@@ -256,7 +256,7 @@ def train_oracle(
         >>> import jax
         >>> import ascentjax as aj
         >>> data = aj.gaussian_mixture_data(jax.random.key(0), 200, 3, 2.0)
-        >>> w = aj.train_oracle(data, 0.01)
+        >>> w = aj.train_oracle(data, 0.01, loss="logistic")
         >>> g = jax.grad(aj.retain_objective)(w, data, 0.01, "logistic")
         >>> bool(abs(g).max() < 1e-4)
         True

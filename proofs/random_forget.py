@@ -187,7 +187,9 @@ def _library(rec, f_bound, g, fast):
         data = gaussian_mixture_data(kd, n_d, dim, 1.5, dtype=jnp.float64)
         test = gaussian_mixture_data(kt, n_t, dim, 1.5, dtype=jnp.float64)
         mask = sample_forget_mask(kf, n_d, n_f)
-        w = train_oracle(data._replace(forget=mask), 0.01, max_iter=15)  # Newton: quadratic
+        w = train_oracle(
+            data._replace(forget=mask), 0.01, max_iter=15, loss="logistic"
+        )  # Newton: quadratic
         acc_f = accuracy(w, data.x, data.y, mask.astype(data.x.dtype))
         acc_t = accuracy(w, test.x, test.y)
         return acc_f - acc_t

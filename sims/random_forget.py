@@ -42,6 +42,7 @@ from sims._common import (
     SEED_MAX,
     add_output_flags,
     bounded,
+    check_interrupt,
     check_memory,
     check_representable,
     cli,
@@ -50,7 +51,7 @@ from sims._common import (
     markdown_table,
     open_output,
     positive_int,
-    progress,
+    progress_bar,
     run_info,
     save_figure,
     seed_int,
@@ -345,26 +346,24 @@ def _unlearn_fn(source, args):
     return one
 
 
-def _run_chunks(fn, args_batched, n, chunk, desc, disable):
-    """Evaluate a swept fn over ``n`` rows, one compiled chunk at a time (progress bar)."""
+def _run_chunks(fn, args_batched, chunk, desc, disable):
+    """``aj.sweep`` over the rows, ``chunk`` rows per progress-bar step; numpy results."""
     import jax
-    import jax.numpy as jnp
 
     import ascentjax as aj
 
-    outs = []
-    for start in progress(range(0, n, chunk), total=-(-n // chunk), desc=desc, disable=disable):
-        stop = min(start + chunk, n)
-        rows = jax.tree_util.tree_map(lambda a, s=start, e=stop: a[s:e], args_batched)
-        # pad the last chunk to a full one so it reuses the compiled function
-        if stop - start < chunk and n > chunk:
-            rows = jax.tree_util.tree_map(
-                lambda a, k=stop - start: jnp.concatenate([a, jnp.repeat(a[-1:], chunk - k, 0)]),
-                rows,
-            )
-        out = aj.sweep(fn, *rows)
-        outs.append(jax.tree_util.tree_map(lambda a, k=stop - start: np.asarray(a)[:k], out))
-    return jax.tree_util.tree_map(lambda *a: np.concatenate(a), *outs)
+    n = len(args_batched[0])
+    bar = progress_bar(total=n, desc=desc, unit="draw", disable=disable)
+
+    def report(done: int, _: int) -> None:
+        check_interrupt()
+        bar.update(done - bar.n)
+
+    try:
+        out = aj.sweep(fn, *args_batched, progress=report, progress_every=chunk)
+    finally:
+        bar.close()
+    return jax.tree_util.tree_map(np.asarray, out)
 
 
 # ----------------------------------------------------------------------------- figures
@@ -551,7 +550,6 @@ def main(argv: list[str] | None = None) -> int:
         accs, failed = _run_chunks(
             _lemma1_fn(source, args),
             (keys, nf_all),
-            len(nf_all),
             args.chunk_size,
             f"{name}: oracles",
             args.no_progress,
@@ -580,7 +578,6 @@ def main(argv: list[str] | None = None) -> int:
         u = _run_chunks(
             _unlearn_fn(source, args),
             (ukeys,),
-            args.unlearn_draws,
             min(args.chunk_size, 64),
             f"{name}: unlearning",
             args.no_progress,

@@ -188,7 +188,7 @@ def test_oracle_matches_sklearn_logistic_regression(key) -> None:
     # nonuniform multiplicities: sklearn's sample_weight; C = 1 / (lam * sum of retain weights)
     weight = np.asarray(jax.random.uniform(jax.random.key(7), (120,), minval=0.5, maxval=2.0))
     data = data._replace(weight=jnp.asarray(weight))
-    w = np.asarray(aj.train_oracle(data, LAM))
+    w = np.asarray(aj.train_oracle(data, LAM, loss="logistic"))
     clf = LogisticRegression(
         C=1 / (LAM * weight[keep].sum()), fit_intercept=False, tol=1e-13, max_iter=100000
     )
@@ -223,9 +223,11 @@ def test_oracle_ignores_forget_rows_and_pretrains_with_empty_mask(key) -> None:
         weight=data.weight[keep],
     )
     np.testing.assert_allclose(
-        aj.train_oracle(data, LAM), aj.train_oracle(retain_only, LAM), atol=1e-12
+        aj.train_oracle(data, LAM, loss="logistic"),
+        aj.train_oracle(retain_only, LAM, loss="logistic"),
+        atol=1e-12,
     )
-    w_d = aj.train_oracle(data._replace(forget=jnp.zeros(120, bool)), LAM)
+    w_d = aj.train_oracle(data._replace(forget=jnp.zeros(120, bool)), LAM, loss="logistic")
     g = jax.grad(aj.pretrain_objective)(w_d, data, LAM, "logistic")
     assert float(jnp.abs(g).max()) < 1e-12
 
@@ -234,14 +236,14 @@ def test_oracle_float32_vmap_jit_and_implicit_grad(key) -> None:
     keys = jax.random.split(key, 3)
     batch = jax.vmap(lambda k: _data(k))(keys)
     single = jax.jit(aj.train_oracle)
-    f64 = jax.jit(jax.vmap(lambda d: aj.train_oracle(d, LAM)))(batch)
+    f64 = jax.jit(jax.vmap(lambda d: aj.train_oracle(d, LAM, loss="logistic")))(batch)
     for i in range(3):
         one = jax.tree_util.tree_map(lambda a, i=i: a[i], batch)
         np.testing.assert_allclose(f64[i], single(one, LAM), atol=1e-12)
     b32 = jax.tree_util.tree_map(
         lambda a: a.astype(jnp.float32) if a.dtype == jnp.float64 else a, batch
     )
-    f32 = jax.vmap(lambda d: aj.train_oracle(d, LAM))(b32)
+    f32 = jax.vmap(lambda d: aj.train_oracle(d, LAM, loss="logistic"))(b32)
     assert f32.dtype == jnp.float32
     # float32 gradient resolution ~1e-7 over lam = 0.02 curvature: ~1e-5 in w
     np.testing.assert_allclose(f32, f64, atol=1e-4)
@@ -250,7 +252,7 @@ def test_oracle_float32_vmap_jit_and_implicit_grad(key) -> None:
 
     @jax.jit
     def first(lam):
-        return aj.train_oracle(one, lam)[0]
+        return aj.train_oracle(one, lam, loss="logistic")[0]
 
     h = 1e-5
     fd = (first(LAM + h) - first(LAM - h)) / (2 * h)
@@ -262,9 +264,9 @@ def test_oracle_refuses_bad_input(key) -> None:
     data = _data(key)
     for lam in (0.0, -1.0):
         with pytest.raises(ValueError, match="lam"):
-            aj.train_oracle(data, lam)
+            aj.train_oracle(data, lam, loss="logistic")
     with pytest.raises(ValueError, match="max_iter"):
-        aj.train_oracle(data, LAM, max_iter=0)
+        aj.train_oracle(data, LAM, max_iter=0, loss="logistic")
 
 
 # ----------------------------------------------------------------------------- Lemma 1 by MC
@@ -275,7 +277,7 @@ def _gaps(key, draws, n, n_forget, n_test, pretrained=False):
         test = aj.gaussian_mixture_data(kt, n_test, 2, 1.0)
         mask = aj.sample_forget_mask(kf, n, n_forget)
         fit = data if pretrained else data._replace(forget=mask)
-        w = aj.train_oracle(fit, LAM)
+        w = aj.train_oracle(fit, LAM, loss="logistic")
         return aj.accuracy(w, data.x, data.y, mask) - aj.accuracy(w, test.x, test.y)
 
     return np.asarray(jax.jit(jax.vmap(one))(jax.random.split(key, draws)))
