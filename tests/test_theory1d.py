@@ -599,3 +599,32 @@ def test_bad_input_other_functions() -> None:
         )
     with pytest.raises(TypeError):
         aj.theory.solve(aj.OneCoordinate("0.1", LAM, block_size=NB, n_retain=NR, n_forget=NF))
+
+
+def test_descent_stability_limit_is_where_the_da_minimum_loses_stability() -> None:
+    from scipy.special import lambertw as sp_lambertw
+
+    # r = 0.05, f = alpha r, ridge of L_DA 0.02: eta* = 2 / L''(w_DA), L'' = lam (1 + w_DA)
+    r, lam = 0.05, 0.02
+    fr = np.array([0.0, 0.5, 1.0, 1.1, 1.2])
+    p = aj.OneCoordinate(jnp.asarray(fr), lam, block_size=r, n_retain=1.0, n_forget=1.0)
+    got = np.asarray(aj.theory.descent_stability_limit(p))
+    z = (r - fr * r) / lam
+    w = np.real(sp_lambertw(np.maximum(z, -1 / np.e), 0))
+    want = np.where(z >= -1 / np.e, 2 / (lam * (1 + w)), np.nan)
+    np.testing.assert_allclose(got, want, rtol=1e-12)  # closed form in float64 both sides
+    assert np.isnan(got[-1])  # case 3: no minimum
+    # and it is a genuine threshold of the gradient-descent map on L_DA
+    eta = float(got[1])
+    f = 0.5 * r
+
+    def step(w: float, e: float) -> float:
+        return w - e * ((f - r) * np.exp(-w) + lam * w)
+
+    for e, stable in ((0.95 * eta, True), (1.05 * eta, False)):
+        wv = float(w[1]) + 1e-6
+        for _ in range(20_000):
+            wv = step(wv, e)
+            if abs(wv) > 40:  # left the minimum for good (run-off)
+                break
+        assert (abs(wv - w[1]) < 1e-6) == stable
