@@ -13,7 +13,7 @@
   against a batched NumPy gradient descent written from the loss formula
   :math:`L_w(\\theta) = \\sum_i w_i (\\tanh z_i - y_i)^2 + \\lambda\\|\\theta\\|^2`,
   :math:`z_i = \\theta_0 x_i + \\theta_1 x_i^2`; the final points must agree.
-* ``atlas``: :func:`ascentjax.theory.classify_da_2d`, the iterative-DA phase diagram over
+* ``atlas``: :func:`ascentjax.theory.classify_da`, the iterative-DA phase diagram over
   a 512 x 512 :math:`(\\eta, \\alpha)` grid with 2,000 iterations per point
   (1,744 transient + 256 recorded) plus the basin test; full runs time a slab of
   ``rows`` :math:`\\eta` values and extrapolate like ``rho_alpha``.
@@ -168,7 +168,7 @@ ATLAS_QUICK = dict(grid=8, rows=4, n_transient=40, n_record=256)
 
 @register("atlas")
 def run_atlas(quick: bool = False, repeats: int = 3, **overrides: Any) -> dict:
-    """Time :func:`ascentjax.theory.classify_da_2d` over the (eta, alpha) grid."""
+    """Time :func:`ascentjax.theory.classify_da` over the (eta, alpha) grid."""
     cfg = (ATLAS_QUICK if quick else ATLAS_FULL) | overrides
     g, rows = cfg["grid"], min(cfg["rows"], cfg["grid"])
     etas = np.linspace(0.05, 4.0, g, dtype=np.float32)
@@ -177,7 +177,7 @@ def run_atlas(quick: bool = False, repeats: int = 3, **overrides: Any) -> dict:
     kw = dict(n_transient=cfg["n_transient"], n_record=cfg["n_record"])
 
     def call():
-        return jax.block_until_ready(aj.theory.classify_da_2d(e, a, **kw))
+        return jax.block_until_ready(aj.theory.classify_da(aj.Block(0.8, a, 0.01), e, **kw))
 
     t0 = time.perf_counter()
     out = call()
@@ -194,7 +194,7 @@ def run_atlas(quick: bool = False, repeats: int = 3, **overrides: Any) -> dict:
         "results": [
             {
                 "impl": "ascentjax",
-                "layout": "classify_da_2d (lax.map over chunks of vmapped orbits)",
+                "layout": "classify_da on a Block (lax.map over chunks of vmapped orbits)",
                 "points": points,
                 "compile_s": t_first - t_warm,
                 "warm_s": t_warm,

@@ -6,7 +6,7 @@ ridge 2λ) and the gradient flow, with the exact branch boundaries of the one-co
 on top; a bifurcation diagram (orbit points against f at fixed η) with the Lyapunov
 exponent under it; and the same classification for the cross-correlated two-coordinate
 block (paper Sec. 5.1.2) over (η, α). Every grid is one jitted pass of
-:func:`ascentjax.theory.classify_da_1d` / :func:`ascentjax.theory.classify_da_2d` (``lax.map`` over
+:func:`ascentjax.theory.classify_da` (``lax.map`` over
 vmapped chunks). float32 by default (``--x64`` for float64).
 
 Run ``python -m sims.da_atlas`` (defaults: 512×512 grids for the per-coordinate maps,
@@ -224,6 +224,11 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     check_memory(parser, args, grid_1d + grid_2d + orbits + bif, flags)
 
 
+def _one(r: float, f: Any, lam: Any) -> Any:
+    """The one-coordinate problem with r = |R_j|/|R|, f = alpha |R_j|/|F| and ridge lam."""
+    return _fr_problem(r, f / r, lam)
+
+
 def _fr_problem(r: float, fr: Any, lam_da: Any) -> Any:
     """The one-coordinate problem with r = |R_j|/|R|, f/r = alpha and L_DA ridge lam_da."""
     import ascentjax as aj
@@ -315,8 +320,8 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     for scheme in ("iterative", "simultaneous"):
         res = by_rows(
             f"{scheme}_eta_fr",
-            lambda e, s=scheme: aj.theory.classify_da_1d(
-                e[:, None], r, r * fr[None, :], lam, scheme=s, **common
+            lambda e, s=scheme: aj.theory.classify_da(
+                _fr_problem(r, fr[None, :], lam), e[:, None], scheme=s, **common
             ),
             eta,
             args.n,
@@ -326,8 +331,8 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         periods[scheme] = np.asarray(res.period)
         res = by_rows(
             f"{scheme}_eta_lam",
-            lambda e, s=scheme: aj.theory.classify_da_1d(
-                e[:, None], r, r * args.fr, lams[None, :], scheme=s, **common
+            lambda e, s=scheme: aj.theory.classify_da(
+                _fr_problem(r, args.fr, lams[None, :]), e[:, None], scheme=s, **common
             ),
             eta,
             args.n,
@@ -337,13 +342,13 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     # The flow does not depend on η: classify once per column and broadcast.
     res = timed(
         "flow_fr",
-        lambda: aj.theory.classify_da_1d(1.0, r, r * fr, lam, scheme="flow", **common),
+        lambda: aj.theory.classify_da(_fr_problem(r, fr, lam), 1.0, scheme="flow", **common),
         args.n,
     )
     panels["flow_eta_fr"] = np.broadcast_to(np.asarray(res.regime), (args.n, args.n))
     res = timed(
         "flow_lam",
-        lambda: aj.theory.classify_da_1d(1.0, r, r * args.fr, lams, scheme="flow", **common),
+        lambda: aj.theory.classify_da(_fr_problem(r, args.fr, lams), 1.0, scheme="flow", **common),
         args.n,
     )
     panels["flow_eta_lam"] = np.broadcast_to(np.asarray(res.regime), (args.n, args.n))
@@ -354,14 +359,14 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     for e in args.bif_eta:
         orbit = timed(
             f"bifurcation_orbits_eta{e:g}",
-            lambda e=e: aj.theory.da_orbit_1d(
-                e, r, f_bif, lam, w0=args.w0, n_transient=n_tr, n_record=128, dtype=dtype
+            lambda e=e: aj.theory.da_orbit(
+                _one(r, f_bif, lam), e, w0=args.w0, n_transient=n_tr, n_record=128, dtype=dtype
             ),
             args.n_bif,
         )
         cls = timed(
             f"bifurcation_classes_eta{e:g}",
-            lambda e=e: aj.theory.classify_da_1d(e, r, f_bif, lam, **common),
+            lambda e=e: aj.theory.classify_da(_one(r, f_bif, lam), e, **common),
             args.n_bif,
         )
         bif[e] = (np.asarray(orbit), np.asarray(cls.regime), np.asarray(cls.lyapunov))
@@ -373,8 +378,8 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     for scheme in ("iterative", "simultaneous"):
         res = by_rows(
             f"block2d_{scheme}",
-            lambda e, s=scheme: aj.theory.classify_da_2d(
-                e[:, None], alpha[None, :], rho=args.rho, lam=lam, scheme=s, **common2
+            lambda e, s=scheme: aj.theory.classify_da(
+                aj.Block(args.rho, alpha[None, :], lam), e[:, None], scheme=s, **common2
             ),
             eta2,
             args.n2d,
@@ -383,8 +388,8 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         panels[f"block2d_{scheme}"] = np.asarray(res.regime)
     res = timed(
         "block2d_flow",
-        lambda: aj.theory.classify_da_2d(
-            1.0, alpha, rho=args.rho, lam=lam, scheme="flow", **common2
+        lambda: aj.theory.classify_da(
+            aj.Block(args.rho, alpha, lam), 1.0, scheme="flow", **common2
         ),
         args.n2d,
     )
@@ -398,8 +403,8 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     tf = np.array([p[1] for p in THEORY_POINTS])
     ref = timed(
         "theory_points",
-        lambda: aj.theory.classify_da_1d(
-            te, 0.05, tf, 0.01, **{**common, "n_transient": 30_000, "w0": 1.0}
+        lambda: aj.theory.classify_da(
+            _one(0.05, tf, 0.01), te, **{**common, "n_transient": 30_000, "w0": 1.0}
         ),
         len(THEORY_POINTS),
     )

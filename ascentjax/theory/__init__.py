@@ -27,13 +27,10 @@ from ._block import window_scan as window_scan
 from ._dynamics import REGIMES as REGIMES
 from ._dynamics import SCHEMES as SCHEMES
 from ._dynamics import OrbitClass as OrbitClass
-from ._dynamics import classify_da_1d as classify_da_1d
-from ._dynamics import classify_da_2d as classify_da_2d
+from ._dynamics import classify_da as classify_da
 from ._dynamics import classify_orbit as classify_orbit
-from ._dynamics import da_branch_boundaries as da_branch_boundaries
-from ._dynamics import da_orbit_1d as da_orbit_1d
-from ._dynamics import da_step_1d as da_step_1d
-from ._dynamics import da_step_2d as da_step_2d
+from ._dynamics import da_orbit as da_orbit
+from ._dynamics import da_step as da_step
 from ._lemma1 import Lemma1Verdict as Lemma1Verdict
 from ._lemma1 import dkw_band as dkw_band
 from ._lemma1 import lemma1_bound as lemma1_bound
@@ -67,17 +64,14 @@ __all__ = [
     "WindowScan",
     "block_coefficients",
     "case_boundaries",
-    "classify_da_1d",
-    "classify_da_2d",
+    "classify_da",
     "classify_orbit",
     "corollary1_path",
-    "da_branch_boundaries",
     "da_existence_threshold",
-    "da_orbit_1d",
+    "da_orbit",
     "da_point",
     "da_reduced_residual",
-    "da_step_1d",
-    "da_step_2d",
+    "da_step",
     "descent_stability_limit",
     "dkw_band",
     "lemma10_sufficient_threshold",

@@ -382,8 +382,8 @@ def case_boundaries(problem: OneCoordinate) -> tuple[jax.Array, jax.Array]:
     """
     n_block, _, lam, n_retain, n_forget, _ = _fields(problem)
     nb, lam, nr, nf = _cast(n_block, lam, n_retain, n_forget)
-    a0 = nf / nr
-    return a0, a0 + lam * nf / (math.e * nb)
+    a1 = nf / nr + lam * nf / (math.e * nb)
+    return jnp.broadcast_to(nf / nr, a1.shape), a1
 
 
 def lemma3_window(problem: OneCoordinate) -> tuple[jax.Array, jax.Array]:
