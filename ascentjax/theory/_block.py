@@ -41,6 +41,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
+from jaxtyping import Array, Float
 
 from .._lambertw import lambertw
 from .._problems import Block
@@ -301,7 +302,7 @@ def _damped_newton(w, rho, br, bf, loss, iters=60):
 # ----------------------------------------------------------------------------- public API
 def block_coefficients(
     block: Block,
-) -> tuple[jax.Array, jax.Array, jax.Array]:
+) -> tuple[Float[Array, "*batch"], Float[Array, "*batch"], Float[Array, "*batch"]]:
     r"""The constants :math:`(b_D, b_R, c_F)` of the block's stationarity equations.
 
     .. math::
@@ -426,7 +427,7 @@ def _da_residual(y, rho, bR, cF, loss):
 def da_reduced_residual(
     block: Block,
     y: ArrayLike,
-) -> jax.Array:
+) -> Float[Array, "*batch"]:
     r"""The reduced DA equation :math:`G(y)`, whose roots are the DA stationary points.
 
     For a forget margin :math:`y`, the first DA equation
@@ -697,7 +698,7 @@ def lemma8_bounds(
 
 def lemma8_nonexistence_alpha(
     block: Block,
-) -> jax.Array:
+) -> Float[Array, "*batch"]:
     r"""Smallest :math:`\alpha` from which Lemma 8 proves :math:`L_{DA}` has no stationary point.
 
     :math:`z_y < -1/e` (or :math:`z_x < -1/e`) in :func:`lemma8_bounds`, i.e.
@@ -725,7 +726,7 @@ def lemma8_nonexistence_alpha(
 
 def lemma9_threshold(
     block: Block,
-) -> jax.Array:
+) -> Float[Array, "*batch"]:
     r"""Lemma 9: DA undershoots the pretrained model in both margins for :math:`\alpha` above
 
     .. math::
@@ -761,7 +762,7 @@ def _lemma9(rho, nr, nf):
 
 def lemma10_thresholds(
     block: Block,
-) -> tuple[jax.Array, jax.Array]:
+) -> tuple[Float[Array, "*batch"], Float[Array, "*batch"]]:
     r"""Lemma 10: the :math:`\alpha` at which the pretrained margins reach the oracle's.
 
     Returns :math:`(\alpha_x, \alpha_y)`, the solutions of :math:`x_D(\alpha) = x_R` and
@@ -802,7 +803,7 @@ def _lemma10_core(rho, lam, block_size, n_retain, n_forget, loss):
 
 def lemma10_sufficient_threshold(
     block: Block,
-) -> jax.Array:
+) -> Float[Array, "*batch"]:
     r"""Bound-based Lemma 10 (proxy): the oracle is above the pretrained model below it.
 
     Requires the oracle margins to exceed the Lemma 7 *upper* bounds on the pretrained
@@ -840,7 +841,7 @@ def da_existence_threshold(
     alpha_max: float | None = None,
     iters: int = 50,
     grid_size: int = 512,
-) -> jax.Array:
+) -> Float[Array, "*batch"]:
     r"""The :math:`\alpha` above which :math:`L_{DA}` (proxy) has no stationary point.
 
     Bisection on the existence flag of :func:`da_point` (the reduced equation's minimum
@@ -879,7 +880,7 @@ def _existence_core(rho, lam, block_size, n_retain, n_forget, alpha_max, iters, 
 
 def window_scan(
     block: Block,
-    alphas: ArrayLike,
+    alphas: Float[ArrayLike, " n"],
     *,
     grid_size: int = 512,
 ) -> WindowScan:

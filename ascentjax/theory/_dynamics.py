@@ -58,6 +58,7 @@ Everything follows the input dtype (float32 by default, float64 where x64 is ena
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
@@ -65,6 +66,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 from jax.typing import ArrayLike, DTypeLike
+from jaxtyping import Array, Bool, Float
 
 from .._problems import Block, OneCoordinate
 from .._validation import (
@@ -316,8 +318,8 @@ def _da_step_2d(
 
 # ----------------------------------------------------------------------------- classifier
 def classify_orbit(
-    step: Any,
-    w0: jax.Array,
+    step: Callable[[Float[Array, " d"]], Float[Array, " d"]],
+    w0: Float[ArrayLike, " d"],
     *,
     n_transient: int = 1792,
     n_record: int = 256,
@@ -325,8 +327,8 @@ def classify_orbit(
     tol: float | None = None,
     lyap_tol: float = 0.01,
     bound: float | None = None,
-    fixed_point_is_da: Any = None,
-    residual: Any = None,
+    fixed_point_is_da: Callable[[Float[Array, " d"]], Bool[Array, ""]] | None = None,
+    residual: Callable[[Float[Array, " d"]], Float[Array, ""]] | None = None,
 ) -> OrbitClass:
     r"""Classify the long-run behaviour of the orbit of ``w0`` under ``step``.
 
@@ -803,7 +805,7 @@ def da_step(
     learning_rate: ArrayLike,
     *,
     scheme: str = "iterative",
-) -> jax.Array:
+) -> Float[Array, "*w"]:
     r"""One step of a DA map of a problem (paper App. D.3 and beyond).
 
     One coordinate (:math:`r = |R_j|/|R|`, :math:`f = \alpha|R_j|/|F|`, step :math:`\eta`):
@@ -965,7 +967,7 @@ def da_orbit(
     n_transient: int = 1792,
     n_record: int = 256,
     dtype: DTypeLike | None = None,
-) -> jax.Array:
+) -> Float[Array, "*batch n_record"]:
     r"""The recorded part of one-coordinate DA orbits (for bifurcation diagrams).
 
     Args:

@@ -21,10 +21,10 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
+from jaxtyping import Array, Float
 
 from .._validation import check_nonnegative, check_positive, check_range
 
@@ -39,7 +39,7 @@ __all__ = [
 
 
 # ----------------------------------------------------------------------------- the bound
-def lemma1_bound(t: ArrayLike, n_forget: ArrayLike, n_test: ArrayLike) -> jax.Array:
+def lemma1_bound(t: ArrayLike, n_forget: ArrayLike, n_test: ArrayLike) -> Float[Array, "*batch"]:
     r"""Lemma 1's tail bound on the oracle's forget-test accuracy gap.
 
     .. math::
@@ -81,7 +81,9 @@ def lemma1_bound(t: ArrayLike, n_forget: ArrayLike, n_test: ArrayLike) -> jax.Ar
     return 2 * jnp.exp(-2 * jnp.square(t) / var)
 
 
-def lemma1_threshold(delta: ArrayLike, n_forget: ArrayLike, n_test: ArrayLike) -> jax.Array:
+def lemma1_threshold(
+    delta: ArrayLike, n_forget: ArrayLike, n_test: ArrayLike
+) -> Float[Array, "*batch"]:
     r"""The gap exceeded with probability at most :math:`\delta` (Lemma 1 inverted).
 
     .. math:: t(\delta) = \sqrt{\tfrac12\big(1/|F| + 1/|T|\big)\ln(2/\delta)}.
@@ -111,7 +113,7 @@ def lemma1_threshold(delta: ArrayLike, n_forget: ArrayLike, n_test: ArrayLike) -
     return jnp.sqrt(0.5 * var * jnp.log(2 / jnp.asarray(delta, dt)))
 
 
-def tail_frequency(gaps: ArrayLike, t: ArrayLike) -> jax.Array:
+def tail_frequency(gaps: Float[ArrayLike, " n"], t: ArrayLike) -> Float[Array, "*t"]:
     r"""Monte-Carlo tail frequency :math:`\hat q(t) = \frac1N\#\{k: |g_k| \ge t\}`.
 
     The empirical counterpart of the left side of Lemma 1, for gaps
@@ -210,7 +212,9 @@ class Lemma1Verdict(NamedTuple):
     violation: bool
 
 
-def lemma1_verdict(gaps: ArrayLike, n_forget: int, n_test: int, eps: float) -> Lemma1Verdict:
+def lemma1_verdict(
+    gaps: Float[ArrayLike, " n"], n_forget: int, n_test: int, eps: float
+) -> Lemma1Verdict:
     r"""Judge Lemma 1 on sampled gaps :math:`g_k = \mathrm{Acc}_F - \mathrm{Acc}_T` (host-side).
 
     The tail frequency :math:`\hat q(t)` (:func:`tail_frequency`) is compared with

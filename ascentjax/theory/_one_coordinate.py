@@ -46,6 +46,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
+from jaxtyping import Array, Float
 
 from .._lambertw import lambertw
 from .._problems import OneCoordinate
@@ -191,7 +192,9 @@ def _exp_branches(z: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
 
 
 # ----------------------------------------------------------------------------- public API
-def one_coordinate_z(problem: OneCoordinate) -> tuple[jax.Array, jax.Array, jax.Array]:
+def one_coordinate_z(
+    problem: OneCoordinate,
+) -> tuple[Float[Array, "*batch"], Float[Array, "*batch"], Float[Array, "*batch"]]:
     r"""The arguments :math:`(z_D, z_R, z_{DA})` of the stationarity equation :math:`w = z\,s(w)`.
 
     .. math::
@@ -236,7 +239,7 @@ def _fields(problem: OneCoordinate) -> tuple:
     return p.block_size, p.alpha, p.lam, p.n_retain, p.n_forget, p.loss
 
 
-def stationary_margin(z: ArrayLike, *, loss: str = "exp") -> jax.Array:
+def stationary_margin(z: ArrayLike, *, loss: str = "exp") -> Float[Array, "*batch"]:
     r"""Solve the one-coordinate stationarity equation :math:`w = z\,s(w)`, :math:`s = -\ell'`.
 
     * ``loss="exp"``: :math:`w e^{w} = z`, the principal branch :math:`W_0(z)` (the
@@ -357,7 +360,9 @@ def _solve_one_coordinate(problem: OneCoordinate) -> OneCoordinateSolution:
     return OneCoordinateSolution(w_d, w_r, da, da_max, case)
 
 
-def case_boundaries(problem: OneCoordinate) -> tuple[jax.Array, jax.Array]:
+def case_boundaries(
+    problem: OneCoordinate,
+) -> tuple[Float[Array, "*batch"], Float[Array, "*batch"]]:
     r"""The :math:`\alpha` values separating the three branch cases (exponential proxy).
 
     .. math::
@@ -386,7 +391,7 @@ def case_boundaries(problem: OneCoordinate) -> tuple[jax.Array, jax.Array]:
     return jnp.broadcast_to(nf / nr, a1.shape), a1
 
 
-def lemma3_window(problem: OneCoordinate) -> tuple[jax.Array, jax.Array]:
+def lemma3_window(problem: OneCoordinate) -> tuple[Float[Array, "*batch"], Float[Array, "*batch"]]:
     r"""Lemma 3's :math:`\alpha`-window, in which DA moves away from the oracle.
 
     For
@@ -418,7 +423,7 @@ def lemma3_window(problem: OneCoordinate) -> tuple[jax.Array, jax.Array]:
     return nf**2 / (nr * (2 * nf + nr)), nf / nr
 
 
-def lemma4_bound(problem: OneCoordinate) -> jax.Array:
+def lemma4_bound(problem: OneCoordinate) -> Float[Array, "*batch"]:
     r"""Lemma 4: :math:`|w_D - w_R| \le |\ln((1+\alpha)|R|/|D|)|` for all :math:`\lambda, \alpha`.
 
     From :math:`W_0(x) = \ln x - \ln W_0(x)` (:math:`x > 0`),
@@ -443,7 +448,7 @@ def lemma4_bound(problem: OneCoordinate) -> jax.Array:
     return jnp.abs(jnp.log((1 + a) * nr / (nr + nf)))
 
 
-def lemma5_bound(problem: OneCoordinate) -> jax.Array:
+def lemma5_bound(problem: OneCoordinate) -> Float[Array, "*batch"]:
     r"""Lemma 5: for :math:`\alpha \ge |F|/|R|`, :math:`|w_R - w_{DA}| \ge W_0(|R_j|/(\lambda|R|))`.
 
     For such :math:`\alpha`, :math:`z_{DA} \le 0`, so every stationary point of
@@ -469,7 +474,7 @@ def lemma5_bound(problem: OneCoordinate) -> jax.Array:
 
 
 def corollary1_path(
-    problem: OneCoordinate, lams: ArrayLike, kappa: ArrayLike = 0.0
+    problem: OneCoordinate, lams: Float[ArrayLike, "*path"], kappa: ArrayLike = 0.0
 ) -> Corollary1Path:
     r"""Corollary 1 along the path :math:`\alpha = |F|/|R| + \kappa\lambda`, :math:`\lambda \to 0`.
 
@@ -537,7 +542,7 @@ def corollary1_path(
     )
 
 
-def descent_stability_limit(problem: OneCoordinate) -> jax.Array:
+def descent_stability_limit(problem: OneCoordinate) -> Float[Array, "*batch"]:
     r"""The largest learning rate at which gradient descent keeps the DA minimum (proxy).
 
     Gradient descent :math:`w \mapsto w - \eta L_{DA}'(w)` has :math:`w_{DA}` as a linearly
