@@ -71,7 +71,7 @@ def run_rho_alpha(quick: bool = False, repeats: int = 3, **overrides: Any) -> di
         "results": [
             {
                 "impl": "ascentjax",
-                "layout": "jit(vmap(solve_block)) over the flattened grid",
+                "layout": "jit(vmap(theory.solve)) over the flattened grid",
                 "points": points,
                 "compile_s": t_compile,
                 "warm_s": t_warm,
