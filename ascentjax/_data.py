@@ -31,6 +31,7 @@ __all__ = [
     "block_orthogonal_data",
     "cross_correlated_data",
     "one_coordinate_data",
+    "sample_forget_mask",
 ]
 
 
@@ -377,3 +378,57 @@ def cross_correlated_data(
         key=key,
         dtype=dt,
     )
+
+
+# ----------------------------------------------------------------------------- forget sets
+def _static_int(name: str, value: int, minimum: int) -> int:
+    if isinstance(value, jax.core.Tracer):
+        raise TypeError(f"{name} must be a static Python int (it fixes an array shape)")
+    if isinstance(value, bool) or int(value) != value or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def sample_forget_mask(key: jax.Array, n: int, n_forget: int) -> jax.Array:
+    r"""A uniformly random forget set :math:`F \subset D` as a boolean mask.
+
+    Exactly ``n_forget`` of the ``n`` entries are ``True``, and every subset of
+    that size is equally likely: ``mask[i] = perm[i] < n_forget`` for a uniform
+    random permutation ``perm``. The shape is static, so the function ``vmap``\ s
+    over keys (thousands of draws at once) and the mask plugs into
+    :class:`ascentjax.Dataset` as its ``forget`` field.
+
+    Args:
+        key: a PRNG key.
+        n: :math:`|D|`, a static Python int >= 2.
+        n_forget: :math:`|F|`, an integer with :math:`1 \le |F| < |D|` (a forget
+            set must be nonempty and leave a nonempty retain set). It only sets
+            values, not shapes, so it may be traced (one compiled function for
+            several forget sizes); traced values are not checked.
+
+    Returns:
+        A boolean array of shape ``(n,)`` with ``n_forget`` ``True`` entries.
+
+    Raises:
+        ValueError: if a concrete ``n_forget <= 0`` or ``n_forget >= n``.
+        TypeError: if ``n`` is traced.
+
+    Example:
+        >>> import jax
+        >>> import ascentjax as aj
+        >>> masks = jax.vmap(lambda k: aj.sample_forget_mask(k, 10, 3))(
+        ...     jax.random.split(jax.random.key(0), 1000))
+        >>> masks.shape, masks.sum(axis=1).tolist()[:3]
+        ((1000, 10), [3, 3, 3])
+    """
+    n = _static_int("n", n, 2)
+    if is_concrete(n_forget):
+        if isinstance(n_forget, bool) or int(n_forget) != n_forget:
+            raise ValueError(f"n_forget must be an integer count, got {n_forget!r}")
+        if not 1 <= n_forget < n:
+            raise ValueError(
+                f"n_forget must satisfy 1 <= n_forget < n (|F| in [1, |D|) so that the "
+                f"retain set is nonempty), got n_forget={n_forget}, n={n}"
+            )
+    perm = jax.random.permutation(key, n)
+    return perm < jnp.asarray(n_forget)

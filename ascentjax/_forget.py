@@ -1,25 +1,10 @@
-r"""Random forget sets (paper Sec. 4, Lemma 1).
+r"""Random forget sets (paper Sec. 4): data sources, accuracies and the exact oracle.
 
-If the forget set :math:`F` is a uniformly random subset of a training set
-:math:`D` drawn i.i.d. from a distribution :math:`P`, then, conditional on the
-retain set :math:`R = D\setminus F`, the forget points are fresh i.i.d. draws
-from :math:`P`, independent of the oracle :math:`w_R` (which depends on
-:math:`R` only), exactly like the points of an independent test set :math:`T`.
-Both accuracies of the oracle are means of independent Bernoulli variables with
-the same success probability, and Hoeffding's inequality on their difference
-gives Lemma 1:
-
-.. math::
-
-    P\big(|\mathrm{Acc}_F - \mathrm{Acc}_T| \ge t\big)
-    \le 2\exp\!\Big(-\frac{2t^2}{1/|F| + 1/|T|}\Big).
-
-This module provides the bound and its inverse, the pieces of a Monte-Carlo
-check (forget-mask sampling with static shapes, accuracies, tail frequencies),
-two data sources (a Gaussian mixture with controllable separation, and i.i.d.
-resampling from a finite pool, i.e. from its empirical distribution) and an
-exact oracle solver (damped Newton on the strongly convex ridge objective,
-differentiable by the implicit function theorem).
+Two data sources (a Gaussian mixture with controllable separation, and i.i.d.
+resampling from a finite pool, i.e. from its empirical distribution), accuracies, and
+an exact oracle solver (damped Newton on the strongly convex ridge objective,
+differentiable by the implicit function theorem). The forget-set sampler is
+:func:`ascentjax.sample_forget_mask`; Lemma 1 itself lives in :mod:`ascentjax.theory`.
 """
 
 from __future__ import annotations
@@ -30,180 +15,14 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike, DTypeLike
 
-from ._data import Dataset
+from ._data import Dataset, _static_int
 from ._losses import get_loss
 from ._objectives import retain_objective
-from ._validation import check_nonnegative, check_positive, check_range, is_concrete
+from ._validation import check_nonnegative, check_positive, is_concrete
 
-__all__ = [
-    "accuracy",
-    "gaussian_mixture_data",
-    "lemma1_bound",
-    "lemma1_threshold",
-    "resample_split",
-    "sample_forget_mask",
-    "tail_frequency",
-    "train_oracle",
-]
+__all__ = ["accuracy", "gaussian_mixture_data", "resample_split", "train_oracle"]
 
 LossLike = str | Callable[[jax.Array], jax.Array]
-
-
-# ----------------------------------------------------------------------------- the bound
-def lemma1_bound(t: ArrayLike, n_forget: ArrayLike, n_test: ArrayLike) -> jax.Array:
-    r"""Lemma 1's tail bound on the oracle's forget-test accuracy gap.
-
-    .. math::
-
-        P\big(|\mathrm{Acc}_F - \mathrm{Acc}_T| \ge t\big)
-        \le 2\exp\!\Big(-\frac{2t^2}{1/|F| + 1/|T|}\Big).
-
-    Derivation (Hoeffding): :math:`\mathrm{Acc}_F - \mathrm{Acc}_T =
-    \sum_{i\in F} a_i/|F| - \sum_{j\in T} b_j/|T|` with independent
-    :math:`a_i, b_j \in \{0, 1\}`; the terms have ranges :math:`1/|F|`
-    (:math:`|F|` of them) and :math:`1/|T|` (:math:`|T|` of them), so the sum of
-    squared ranges is :math:`1/|F| + 1/|T|`, and the mean of the gap is 0
-    because both kinds of points are draws from the same distribution.
-
-    Args:
-        t: gap threshold :math:`t \ge 0` (any shape; may be traced).
-        n_forget: :math:`|F| > 0` (may be traced).
-        n_test: :math:`|T| > 0` (may be traced).
-
-    Returns:
-        The bound, broadcast over the inputs. It is **not** clipped at 1: values
-        above 1 mean the bound is vacuous at that ``t``.
-
-    Raises:
-        ValueError: for concrete ``t < 0`` or non-positive counts.
-
-    Example:
-        >>> import ascentjax as aj
-        >>> round(float(aj.lemma1_bound(0.1, 100, 100)), 6)  # 2 exp(-1)
-        0.735759
-    """
-    check_nonnegative("t", t)
-    check_positive("n_forget", n_forget)
-    check_positive("n_test", n_test)
-    t = jnp.asarray(t)
-    dt = jnp.result_type(t, n_forget, n_test, float)
-    t = t.astype(dt)
-    var = 1 / jnp.asarray(n_forget, dt) + 1 / jnp.asarray(n_test, dt)
-    return 2 * jnp.exp(-2 * jnp.square(t) / var)
-
-
-def lemma1_threshold(delta: ArrayLike, n_forget: ArrayLike, n_test: ArrayLike) -> jax.Array:
-    r"""The gap exceeded with probability at most :math:`\delta` (Lemma 1 inverted).
-
-    .. math:: t(\delta) = \sqrt{\tfrac12\big(1/|F| + 1/|T|\big)\ln(2/\delta)}.
-
-    An unlearned model whose forget accuracy is below its test accuracy by more
-    than :math:`t(\delta)` is, at level :math:`\delta`, not the oracle.
-
-    Args:
-        delta: probability :math:`\delta \in (0, 1]` (may be traced).
-        n_forget: :math:`|F| > 0`.
-        n_test: :math:`|T| > 0`.
-
-    Returns:
-        :math:`t(\delta)`, broadcast over the inputs.
-
-    Example:
-        >>> import ascentjax as aj
-        >>> t = aj.lemma1_threshold(0.05, 100, 1000)
-        >>> round(float(aj.lemma1_bound(t, 100, 1000)), 6)
-        0.05
-    """
-    check_range("delta", delta, low=0.0, high=1.0, low_inclusive=False)
-    check_positive("n_forget", n_forget)
-    check_positive("n_test", n_test)
-    dt = jnp.result_type(delta, n_forget, n_test, float)
-    var = 1 / jnp.asarray(n_forget, dt) + 1 / jnp.asarray(n_test, dt)
-    return jnp.sqrt(0.5 * var * jnp.log(2 / jnp.asarray(delta, dt)))
-
-
-def tail_frequency(gaps: ArrayLike, t: ArrayLike) -> jax.Array:
-    r"""Monte-Carlo tail frequency :math:`\hat q(t) = \frac1N\#\{k: |g_k| \ge t\}`.
-
-    The empirical counterpart of the left side of Lemma 1, for gaps
-    :math:`g_k = \mathrm{Acc}_F - \mathrm{Acc}_T` of :math:`N` independent draws.
-
-    Args:
-        gaps: the gaps, shape ``(N,)``.
-        t: thresholds (any shape).
-
-    Returns:
-        :math:`\hat q(t)`, with the shape of ``t``.
-
-    Example:
-        >>> import jax.numpy as jnp
-        >>> import ascentjax as aj
-        >>> aj.tail_frequency(jnp.array([0.0, -0.1, 0.2, 0.3]), jnp.array([0.1, 0.25])).tolist()
-        [0.75, 0.25]
-    """
-    gaps = jnp.abs(jnp.asarray(gaps))
-    if gaps.ndim != 1:
-        raise ValueError(f"gaps must be one-dimensional (one gap per draw), got shape {gaps.shape}")
-    if gaps.shape[0] == 0:
-        raise ValueError("gaps must hold at least one draw, got an empty array")
-    check_nonnegative("t", t)
-    t = jnp.asarray(t)
-    hit = gaps[:, None] >= t.reshape(-1)[None, :]
-    return jnp.mean(hit, axis=0, dtype=jnp.result_type(gaps, float)).reshape(t.shape)
-
-
-# ----------------------------------------------------------------------------- sampling
-def _static_int(name: str, value: int, minimum: int) -> int:
-    if isinstance(value, jax.core.Tracer):
-        raise TypeError(f"{name} must be a static Python int (it fixes an array shape)")
-    if isinstance(value, bool) or int(value) != value or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def sample_forget_mask(key: jax.Array, n: int, n_forget: int) -> jax.Array:
-    r"""A uniformly random forget set :math:`F \subset D` as a boolean mask.
-
-    Exactly ``n_forget`` of the ``n`` entries are ``True``, and every subset of
-    that size is equally likely: ``mask[i] = perm[i] < n_forget`` for a uniform
-    random permutation ``perm``. The shape is static, so the function ``vmap``\ s
-    over keys (thousands of draws at once) and the mask plugs into
-    :class:`ascentjax.Dataset` as its ``forget`` field.
-
-    Args:
-        key: a PRNG key.
-        n: :math:`|D|`, a static Python int >= 2.
-        n_forget: :math:`|F|`, an integer with :math:`1 \le |F| < |D|` (a forget
-            set must be nonempty and leave a nonempty retain set). It only sets
-            values, not shapes, so it may be traced (one compiled function for
-            several forget sizes); traced values are not checked.
-
-    Returns:
-        A boolean array of shape ``(n,)`` with ``n_forget`` ``True`` entries.
-
-    Raises:
-        ValueError: if a concrete ``n_forget <= 0`` or ``n_forget >= n``.
-        TypeError: if ``n`` is traced.
-
-    Example:
-        >>> import jax
-        >>> import ascentjax as aj
-        >>> masks = jax.vmap(lambda k: aj.sample_forget_mask(k, 10, 3))(
-        ...     jax.random.split(jax.random.key(0), 1000))
-        >>> masks.shape, masks.sum(axis=1).tolist()[:3]
-        ((1000, 10), [3, 3, 3])
-    """
-    n = _static_int("n", n, 2)
-    if is_concrete(n_forget):
-        if isinstance(n_forget, bool) or int(n_forget) != n_forget:
-            raise ValueError(f"n_forget must be an integer count, got {n_forget!r}")
-        if not 1 <= n_forget < n:
-            raise ValueError(
-                f"n_forget must satisfy 1 <= n_forget < n (|F| in [1, |D|) so that the "
-                f"retain set is nonempty), got n_forget={n_forget}, n={n}"
-            )
-    perm = jax.random.permutation(key, n)
-    return perm < jnp.asarray(n_forget)
 
 
 def gaussian_mixture_data(
@@ -392,7 +211,7 @@ def train_oracle(
     data: Dataset,
     lam: ArrayLike,
     *,
-    loss: LossLike = "logistic",
+    loss: LossLike = "exp",
     w0: ArrayLike | None = None,
     max_iter: int = 50,
     tol: float | None = None,
@@ -420,8 +239,8 @@ def train_oracle(
     Args:
         data: the :class:`ascentjax.Dataset`; forget rows are ignored.
         lam: ridge strength :math:`\lambda > 0` (may be traced).
-        loss: ``"logistic"`` (default here: the true loss, bounded gradients) or
-            ``"exp"``, or a convex twice-differentiable callable margin loss.
+        loss: ``"exp"`` (default, as everywhere in the library), ``"logistic"`` (the true
+            loss, bounded gradients) or a convex twice-differentiable callable margin loss.
         w0: starting point (default zeros).
         max_iter: maximum number of Newton iterations (static).
         tol: stopping tolerance on :math:`\tfrac12` decrement² (default
@@ -437,7 +256,7 @@ def train_oracle(
         >>> import jax
         >>> import ascentjax as aj
         >>> data = aj.gaussian_mixture_data(jax.random.key(0), 200, 3, 2.0)
-        >>> w = aj.train_oracle(data, 0.01)
+        >>> w = aj.train_oracle(data, 0.01, loss="logistic")
         >>> g = jax.grad(aj.retain_objective)(w, data, 0.01, "logistic")
         >>> bool(abs(g).max() < 1e-4)
         True

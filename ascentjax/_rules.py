@@ -16,8 +16,8 @@ scalar objective ``objective(params, data)`` and therefore any params pytree.
 
 Step sizes and ridge strengths may be traced values: build the rule *inside*
 the function you ``vmap``/:func:`~ascentjax.sweep` over, and it sweeps over
-``lr`` and ``lam`` like any other argument. Any optax ``GradientTransformation``
-can replace the default plain gradient step ``optax.sgd(lr)``.
+``learning_rate`` and ``lam`` like any other argument. Any optax ``GradientTransformation``
+can replace the default plain gradient step ``optax.sgd(learning_rate)``.
 
 The built-in linear-model rules use ``prepare`` to store the data once in the
 layout their step reads fastest: :math:`Z^\top` with :math:`z_i = y_i x_i`, shape
@@ -30,12 +30,12 @@ also accept a plain :class:`Dataset`, so calling ``rule.step`` directly still wo
 Writing your own rule: return ``UnlearningRule(init, step)`` with the same
 signature, e.g. ascent on the forget loss with gradient clipping::
 
-    def clipped_ascent(lr, clip):
+    def clipped_ascent(learning_rate, clip):
         def init(w):
             return ()
         def step(w, state, data):
             g = jax.grad(ascentjax.forget_loss)(w, data)
-            return w + lr * jnp.clip(g, -clip, clip), state
+            return w + learning_rate * jnp.clip(g, -clip, clip), state
         return ascentjax.UnlearningRule(init, step)
 """
 
@@ -90,9 +90,9 @@ class UnlearningRule(NamedTuple):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> import ascentjax as aj
-        >>> def my_rule(lr):  # plain gradient ascent on the forget loss
+        >>> def my_rule(learning_rate):  # plain gradient ascent on the forget loss
         ...     def step(w, state, data):
-        ...         return w + lr * jax.grad(aj.forget_loss)(w, data), state
+        ...         return w + learning_rate * jax.grad(aj.forget_loss)(w, data), state
         ...     return aj.UnlearningRule(init=lambda w: (), step=step)
         >>> data = aj.one_coordinate_data(5, 1.0, n_retain=100, n_forget=10)
         >>> traj = aj.run_rule(my_rule(0.1), jnp.zeros(1), data, steps=3)
@@ -182,15 +182,17 @@ def _linear_rule(
 
 
 def _optimizer(
-    lr: ArrayLike | None, optimizer: optax.GradientTransformation | None, name: str = "lr"
+    learning_rate: ArrayLike | None,
+    optimizer: optax.GradientTransformation | None,
+    name: str = "learning_rate",
 ) -> optax.GradientTransformation:
     if optimizer is None:
-        if lr is None:
+        if learning_rate is None:
             raise ValueError(f"{name} is required when no optimizer is given")
-        if not callable(lr):
-            check_positive(name, lr)
-        return optax.sgd(lr)
-    if lr is not None:
+        if not callable(learning_rate):
+            check_positive(name, learning_rate)
+        return optax.sgd(learning_rate)
+    if learning_rate is not None:
         raise ValueError(f"pass either {name} or optimizer, not both")
     if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
         raise TypeError(
@@ -213,7 +215,7 @@ def _descend(
 
 def descent_rule(
     objective: Callable[[Params, Dataset], jax.Array],
-    lr: ArrayLike | None = None,
+    learning_rate: ArrayLike | None = None,
     *,
     optimizer: optax.GradientTransformation | None = None,
 ) -> UnlearningRule:
@@ -225,9 +227,9 @@ def descent_rule(
 
     Args:
         objective: ``objective(params, data) -> scalar`` (any params pytree).
-        lr: step size :math:`\eta > 0` (may be traced, or an optax schedule);
+        learning_rate: step size :math:`\eta > 0` (may be traced, or an optax schedule);
             exclusive with ``optimizer``.
-        optimizer: any optax ``GradientTransformation`` (default ``optax.sgd(lr)``).
+        optimizer: any optax ``GradientTransformation`` (default ``optax.sgd(learning_rate)``).
 
     Returns:
         An :class:`UnlearningRule` whose state is the optimizer state.
@@ -242,7 +244,7 @@ def descent_rule(
         >>> round(float(w[0]), 2)  # W0(5) = 1.3267
         1.33
     """
-    opt = _optimizer(lr, optimizer)
+    opt = _optimizer(learning_rate, optimizer)
 
     def init(params: Params) -> State:
         return opt.init(params)
@@ -259,7 +261,7 @@ def _check_common(lam: ArrayLike, loss: LossLike) -> None:
 
 
 def retrain(
-    lr: ArrayLike | None = None,
+    learning_rate: ArrayLike | None = None,
     *,
     lam: ArrayLike = 0.0,
     loss: LossLike = "exp",
@@ -274,10 +276,10 @@ def retrain(
     unlearned model it is retain fine-tuning.
 
     Args:
-        lr: step size :math:`\eta > 0` (may be traced); exclusive with ``optimizer``.
+        learning_rate: step size :math:`\eta > 0` (may be traced); exclusive with ``optimizer``.
         lam: ridge strength :math:`\lambda \ge 0` (may be traced).
         loss: ``"exp"`` (default), ``"logistic"`` or a callable margin loss.
-        optimizer: any optax ``GradientTransformation`` (default ``optax.sgd(lr)``).
+        optimizer: any optax ``GradientTransformation`` (default ``optax.sgd(learning_rate)``).
 
     Returns:
         An :class:`UnlearningRule`.
@@ -291,11 +293,13 @@ def retrain(
         1.3267
     """
     _check_common(lam, loss)
-    return _linear_rule(_linear_objective(_retain_coef, lam, loss), _optimizer(lr, optimizer))
+    return _linear_rule(
+        _linear_objective(_retain_coef, lam, loss), _optimizer(learning_rate, optimizer)
+    )
 
 
 def pretrain(
-    lr: ArrayLike | None = None,
+    learning_rate: ArrayLike | None = None,
     *,
     lam: ArrayLike = 0.0,
     loss: LossLike = "exp",
@@ -307,10 +311,10 @@ def pretrain(
         L_D(w) = \frac{1}{|D|}\sum_D v_i\,\ell(m_i) + \frac{\lambda}{2}\|w\|^2.
 
     Args:
-        lr: step size :math:`\eta > 0` (may be traced); exclusive with ``optimizer``.
+        learning_rate: step size :math:`\eta > 0` (may be traced); exclusive with ``optimizer``.
         lam: ridge strength :math:`\lambda \ge 0` (may be traced).
         loss: ``"exp"`` (default), ``"logistic"`` or a callable margin loss.
-        optimizer: any optax ``GradientTransformation`` (default ``optax.sgd(lr)``).
+        optimizer: any optax ``GradientTransformation`` (default ``optax.sgd(learning_rate)``).
 
     Returns:
         An :class:`UnlearningRule`.
@@ -324,11 +328,13 @@ def pretrain(
         1.6853
     """
     _check_common(lam, loss)
-    return _linear_rule(_linear_objective(_every_coef, lam, loss), _optimizer(lr, optimizer))
+    return _linear_rule(
+        _linear_objective(_every_coef, lam, loss), _optimizer(learning_rate, optimizer)
+    )
 
 
 def simultaneous_da(
-    lr: ArrayLike | None = None,
+    learning_rate: ArrayLike | None = None,
     *,
     lam: ArrayLike = 0.0,
     loss: LossLike = "exp",
@@ -345,10 +351,10 @@ def simultaneous_da(
     :func:`ascentjax.run_rule` flags that before overflow.
 
     Args:
-        lr: step size :math:`\eta > 0` (may be traced); exclusive with ``optimizer``.
+        learning_rate: step size :math:`\eta > 0` (may be traced); exclusive with ``optimizer``.
         lam: ridge strength :math:`\lambda \ge 0` (may be traced).
         loss: ``"exp"`` (default), ``"logistic"`` or a callable margin loss.
-        optimizer: any optax ``GradientTransformation`` (default ``optax.sgd(lr)``).
+        optimizer: any optax ``GradientTransformation`` (default ``optax.sgd(learning_rate)``).
 
     Returns:
         An :class:`UnlearningRule`.
@@ -363,11 +369,13 @@ def simultaneous_da(
         0.9586
     """
     _check_common(lam, loss)
-    return _linear_rule(_linear_objective(_da_coef, lam, loss), _optimizer(lr, optimizer))
+    return _linear_rule(
+        _linear_objective(_da_coef, lam, loss), _optimizer(learning_rate, optimizer)
+    )
 
 
 def gradient_ascent(
-    lr: ArrayLike | None = None,
+    learning_rate: ArrayLike | None = None,
     *,
     lam: ArrayLike = 0.0,
     loss: LossLike = "exp",
@@ -379,10 +387,10 @@ def gradient_ascent(
         - \eta\lambda w.
 
     Args:
-        lr: step size :math:`\eta > 0` (may be traced); exclusive with ``optimizer``.
+        learning_rate: step size :math:`\eta > 0` (may be traced); exclusive with ``optimizer``.
         lam: ridge strength :math:`\lambda \ge 0` (may be traced).
         loss: ``"exp"`` (default), ``"logistic"`` or a callable margin loss.
-        optimizer: any optax ``GradientTransformation`` (default ``optax.sgd(lr)``).
+        optimizer: any optax ``GradientTransformation`` (default ``optax.sgd(learning_rate)``).
 
     Returns:
         An :class:`UnlearningRule`.
@@ -396,16 +404,18 @@ def gradient_ascent(
         -0.05
     """
     _check_common(lam, loss)
-    return _linear_rule(_linear_objective(_ascent_coef, lam, loss), _optimizer(lr, optimizer))
+    return _linear_rule(
+        _linear_objective(_ascent_coef, lam, loss), _optimizer(learning_rate, optimizer)
+    )
 
 
 def iterative_da(
-    lr: ArrayLike | None = None,
+    learning_rate: ArrayLike | None = None,
     *,
     lam: ArrayLike = 0.0,
     loss: LossLike = "exp",
     optimizer: optax.GradientTransformation | None = None,
-    ascent_lr: ArrayLike | None = None,
+    ascent_learning_rate: ArrayLike | None = None,
     ascent_optimizer: optax.GradientTransformation | None = None,
 ) -> UnlearningRule:
     r"""Iterative (alternating) descent-ascent (paper App. D.3).
@@ -427,12 +437,13 @@ def iterative_da(
     App. B).
 
     Args:
-        lr: descent step size :math:`\eta > 0` (may be traced); exclusive with ``optimizer``.
+        learning_rate: descent step size :math:`\eta > 0` (may be traced); exclusive with
+            ``optimizer``.
         lam: ridge strength :math:`\lambda \ge 0` (may be traced).
         loss: ``"exp"`` (default), ``"logistic"`` or a callable margin loss.
         optimizer: optax ``GradientTransformation`` for the descent step
-            (default ``optax.sgd(lr)``).
-        ascent_lr: ascent step size :math:`\eta_a` (default: ``lr``).
+            (default ``optax.sgd(learning_rate)``).
+        ascent_learning_rate: ascent step size :math:`\eta_a` (default: ``learning_rate``).
         ascent_optimizer: optax transformation for the ascent step (default: the
             descent optimizer, with its own separate state).
 
@@ -449,11 +460,15 @@ def iterative_da(
         True
     """
     _check_common(lam, loss)
-    opt_d = _optimizer(lr, optimizer)
+    opt_d = _optimizer(learning_rate, optimizer)
     if ascent_optimizer is None:
-        opt_a = opt_d if ascent_lr is None else _optimizer(ascent_lr, None, "ascent_lr")
+        opt_a = (
+            opt_d
+            if ascent_learning_rate is None
+            else _optimizer(ascent_learning_rate, None, "ascent_learning_rate")
+        )
     else:
-        opt_a = _optimizer(ascent_lr, ascent_optimizer, "ascent_lr")
+        opt_a = _optimizer(ascent_learning_rate, ascent_optimizer, "ascent_learning_rate")
     descent_obj = _linear_objective(_retain_coef, lam, loss)
     ascent_obj = _linear_objective(_ascent_coef, lam, loss)
 

@@ -497,6 +497,8 @@ def sweep(
     devices: Sequence[jax.Device] | None = None,
     in_axes: Sequence[int | None] | None = None,
     compiler_options: Mapping[str, Any] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    progress_every: int | None = None,
 ) -> Any:
     r"""Evaluate ``fn`` on every row of the leading axis of ``args`` (a compiled ``vmap``).
 
@@ -543,13 +545,20 @@ def sweep(
         in_axes: per positional argument ``0`` (swept) or ``None`` (shared).
         compiler_options: XLA compile options passed to ``jax.jit`` on top of the
             defaults (see :func:`make_sweep`).
+        progress: called as ``progress(done, n)`` on the host after every block of
+            ``progress_every`` rows (a progress bar, a log line). The rows are then
+            evaluated block by block with one compiled function (the last block padded to
+            full size and stripped), so the result is the same.
+        progress_every: rows per progress block (default: about 20 blocks in all);
+            only with ``progress``.
 
     Returns:
         ``fn``'s outputs stacked along a new leading axis of size ``n``.
 
     Raises:
         ValueError: for mismatched leading sizes, scalars among swept
-            arguments, an empty batch, or a bad ``chunk_size``/``in_axes``.
+            arguments, an empty batch, a bad ``chunk_size``/``in_axes`` or a
+            ``progress_every`` below 1.
         TypeError: if ``compiler_options`` is not a mapping with string keys.
 
     Example:
@@ -562,17 +571,70 @@ def sweep(
         >>> w = aj.sweep(final_margin, jnp.array([0.5, 1.0, 2.0]))
         >>> [round(float(v), 3) for v in w]  # all reach W0(5)
         [1.327, 1.327, 1.327]
+        >>> seen = []
+        >>> w = aj.sweep(final_margin, jnp.array([0.5, 1.0, 2.0]),
+        ...              progress=lambda done, n: seen.append((done, n)), progress_every=2)
+        >>> seen
+        [(2, 3), (3, 3)]
     """
-    out = make_sweep(
+    compiled = make_sweep(
         fn,
         chunk_size=chunk_size,
         devices=devices,
         in_axes=in_axes,
         compiler_options=compiler_options,
-    )(*args)
+    )
+    if progress is None:
+        if progress_every is not None:
+            raise ValueError("progress_every is only meaningful with a progress callback")
+        out = compiled(*args)
+    else:
+        out = _in_blocks(compiled, args, in_axes, progress, progress_every)
     if jax.process_count() > 1:
         out = jax.tree_util.tree_map(_local_copy, out)
     return out
+
+
+def _in_blocks(
+    compiled: Callable[..., Any],
+    args: tuple,
+    in_axes: Sequence[int | None] | None,
+    progress: Callable[[int, int], None],
+    every: int | None,
+) -> Any:
+    """Evaluate ``compiled`` block by block over the swept rows, reporting progress."""
+    if not callable(progress):
+        raise TypeError(f"progress must be callable as progress(done, n), got {progress!r}")
+    axes = tuple(in_axes) if in_axes is not None else (0,) * len(args)
+    swept = [a for a, ax in zip(args, axes, strict=False) if ax is not None]
+    leaves = jax.tree_util.tree_leaves(swept)
+    if not leaves or any(jnp.ndim(x) == 0 for x in leaves):
+        return compiled(*args)  # make_sweep raises the usual error
+    n = int(jnp.shape(leaves[0])[0])
+    every = max(1, -(-n // 20)) if every is None else every
+    if isinstance(every, bool) or int(every) != every or every < 1:
+        raise ValueError(f"progress_every must be an integer >= 1, got {every!r}")
+    every = min(int(every), n)
+    outs = []
+    for start in range(0, n, every):
+        stop = min(start + every, n)
+
+        def block(a: Any, ax: int | None, s: int = start, e: int = stop) -> Any:
+            if ax is None:
+                return a
+
+            def rows(x: Any) -> Any:
+                x = x[s:e]
+                if e - s < every:  # pad to a full block: the compiled function is reused
+                    x = jnp.concatenate([x, jnp.repeat(x[-1:], every - (e - s), axis=0)])
+                return x
+
+            return jax.tree_util.tree_map(rows, a)
+
+        out = compiled(*(block(a, ax) for a, ax in zip(args, axes, strict=False)))
+        outs.append(jax.tree_util.tree_map(lambda x, k=stop - start: x[:k], out))
+        progress(stop, n)
+    return jax.tree_util.tree_map(lambda *xs: jnp.concatenate(xs), *outs)
 
 
 def _local_copy(x: Any) -> Any:

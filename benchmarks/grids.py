@@ -1,7 +1,7 @@
 """Workloads ``rho_alpha``, ``toy_basin`` and ``atlas``: the grid studies.
 
 * ``rho_alpha``: exact 2-D stationary points (pretrained, oracle, DA with its
-  existence flag) of the block model, :func:`ascentjax.solve_block` vmapped over a
+  existence flag) of the block model, :func:`ascentjax.theory.solve` vmapped over a
   1024 x 1024 :math:`(\\rho, \\alpha)` grid in float64. A second call on a grid
   with different :math:`\\rho` values must reuse the compiled function (checked
   with the jit cache size). On the 2-core reference machine the full grid takes
@@ -13,7 +13,7 @@
   against a batched NumPy gradient descent written from the loss formula
   :math:`L_w(\\theta) = \\sum_i w_i (\\tanh z_i - y_i)^2 + \\lambda\\|\\theta\\|^2`,
   :math:`z_i = \\theta_0 x_i + \\theta_1 x_i^2`; the final points must agree.
-* ``atlas``: :func:`ascentjax.classify_da_2d`, the iterative-DA phase diagram over
+* ``atlas``: :func:`ascentjax.theory.classify_da`, the iterative-DA phase diagram over
   a 512 x 512 :math:`(\\eta, \\alpha)` grid with 2,000 iterations per point
   (1,744 transient + 256 recorded) plus the basin test; full runs time a slab of
   ``rows`` :math:`\\eta` values and extrapolate like ``rho_alpha``.
@@ -40,7 +40,7 @@ RHO_QUICK = dict(grid=16, rows=4, lam=0.01)
 
 @register("rho_alpha")
 def run_rho_alpha(quick: bool = False, repeats: int = 3, **overrides: Any) -> dict:
-    """Time :func:`ascentjax.solve_block` over the (rho, alpha) grid in float64."""
+    """Time :func:`ascentjax.theory.solve` over the (rho, alpha) grid in float64."""
     cfg = (RHO_QUICK if quick else RHO_FULL) | overrides
     g, rows, lam = cfg["grid"], min(cfg["rows"], cfg["grid"]), cfg["lam"]
     with jax.enable_x64(True):
@@ -48,7 +48,7 @@ def run_rho_alpha(quick: bool = False, repeats: int = 3, **overrides: Any) -> di
         alphas = jnp.linspace(0.0, 0.3, g, dtype=jnp.float64)
         r, a = jnp.meshgrid(rhos[:rows], alphas, indexing="ij")
         r, a = r.ravel(), a.ravel()
-        solve = jax.jit(jax.vmap(lambda rho, alpha: aj.solve_block(rho, alpha, lam)))
+        solve = jax.jit(jax.vmap(lambda rho, alpha: aj.theory.solve(aj.Block(rho, alpha, lam))))
         t0 = time.perf_counter()
         out = jax.block_until_ready(solve(r, a))
         t_first = time.perf_counter() - t0
@@ -71,7 +71,7 @@ def run_rho_alpha(quick: bool = False, repeats: int = 3, **overrides: Any) -> di
         "results": [
             {
                 "impl": "ascentjax",
-                "layout": "jit(vmap(solve_block)) over the flattened grid",
+                "layout": "jit(vmap(theory.solve)) over the flattened grid",
                 "points": points,
                 "compile_s": t_compile,
                 "warm_s": t_warm,
@@ -168,7 +168,7 @@ ATLAS_QUICK = dict(grid=8, rows=4, n_transient=40, n_record=256)
 
 @register("atlas")
 def run_atlas(quick: bool = False, repeats: int = 3, **overrides: Any) -> dict:
-    """Time :func:`ascentjax.classify_da_2d` over the (eta, alpha) grid."""
+    """Time :func:`ascentjax.theory.classify_da` over the (eta, alpha) grid."""
     cfg = (ATLAS_QUICK if quick else ATLAS_FULL) | overrides
     g, rows = cfg["grid"], min(cfg["rows"], cfg["grid"])
     etas = np.linspace(0.05, 4.0, g, dtype=np.float32)
@@ -177,24 +177,24 @@ def run_atlas(quick: bool = False, repeats: int = 3, **overrides: Any) -> dict:
     kw = dict(n_transient=cfg["n_transient"], n_record=cfg["n_record"])
 
     def call():
-        return jax.block_until_ready(aj.classify_da_2d(e, a, **kw))
+        return jax.block_until_ready(aj.theory.classify_da(aj.Block(0.8, a, 0.01), e, **kw))
 
     t0 = time.perf_counter()
     out = call()
     t_first = time.perf_counter() - t0
     t_warm, _ = best_of(call, max(1, repeats - 1))
-    counts = np.bincount(np.asarray(out.regime).ravel(), minlength=len(aj.REGIMES))
+    counts = np.bincount(np.asarray(out.regime).ravel(), minlength=len(aj.theory.REGIMES))
     points = rows * g
     return {
         "workload": "atlas",
         "quick": quick,
         "config": {"grid": [g, g], "measured_rows": rows, "dtype": "float32"}
         | {"iterations": cfg["n_transient"] + cfg["n_record"]},
-        "regime_counts": dict(zip(aj.REGIMES, counts.tolist())),
+        "regime_counts": dict(zip(aj.theory.REGIMES, counts.tolist())),
         "results": [
             {
                 "impl": "ascentjax",
-                "layout": "classify_da_2d (lax.map over chunks of vmapped orbits)",
+                "layout": "classify_da on a Block (lax.map over chunks of vmapped orbits)",
                 "points": points,
                 "compile_s": t_first - t_warm,
                 "warm_s": t_warm,

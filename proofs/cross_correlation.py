@@ -17,7 +17,7 @@ Bounds that are only proved on paper (Lemma 7/8 bounds, Lemma 9's sufficiency, L
 monotonicity) are checked on a dense grid against an independent NumPy/SciPy solver of the
 systems, and the output says so (kind ``grid``). The window table and the worked numbers of
 the docs page *Cross-dimensional correlation* are recomputed. The library
-(``ascentjax.solve_block`` and the lemma functions) is compared with both.
+(``ascentjax.theory.solve`` and the lemma functions) is compared with both.
 """
 
 from __future__ import annotations
@@ -536,11 +536,11 @@ def _theory_numbers(rec, fast):
 
 
 def _library(rec, fast, flags):
-    names = ("solve_block", "lemma7_bounds", "lemma9_threshold", "lemma10_thresholds")
-    fns = {name: getattr(aj, name) for name in names}
+    names = ("solve", "lemma7_bounds", "lemma9_threshold", "lemma10_thresholds")
+    fns = {name: getattr(aj.theory, name) for name in names}
     n = 96 if fast else 2000
     ev, alv, lamv, Sv, Rv, Fv = _grid(n, seed=6)
-    # one solve_block call (one compilation) on the random grid plus the table's grid
+    # one solve call (one compilation) on the random grid plus the table's grid
     alphas = flags["alphas"]
     rt = np.repeat(np.array(list(STATED_TABLE)), alphas.size)
     at = np.tile(alphas, len(STATED_TABLE))
@@ -549,7 +549,7 @@ def _library(rec, fast, flags):
         for v, c in zip((ev, alv, lamv, Sv, Rv, Fv), (None, None, 0.01, 50.0, 900.0, 100.0))
     ]
     cat[0], cat[1] = np.concatenate([ev, rt]), np.concatenate([alv, at])
-    sol = jax.jit(jax.vmap(lambda *a: fns["solve_block"](*a)))(*(jnp.asarray(v) for v in cat))
+    sol = jax.jit(jax.vmap(lambda *a: fns["solve"](aj.Block(*a))))(*(jnp.asarray(v) for v in cat))
     bDv, bRv, cFv = Sv / (lamv * (Rv + Fv)), Sv / (lamv * Rv), alv * Sv / (lamv * Fv)
     args = [jnp.asarray(v) for v in (ev, alv, lamv, Sv, Rv, Fv)]
     xR, yR = oracle(bRv, ev)
@@ -562,7 +562,7 @@ def _library(rec, fast, flags):
         o_m.T.ravel(),
         np.concatenate([xR, yR]),
         rtol=1e-12,
-        detail="solve_block oracle margins vs Lemma 6 closed form (SciPy W0); rtol 1e-12",
+        detail="solve oracle margins vs Lemma 6 closed form (SciPy W0); rtol 1e-12",
     )
     rec.close(
         "library.pretrained_point",
@@ -570,10 +570,10 @@ def _library(rec, fast, flags):
         p_m.T.ravel(),
         np.concatenate([xD, yD]),
         rtol=1e-10,
-        detail="solve_block pretrained margins vs independent Gauss-Seidel (rtol 1e-10: both "
+        detail="solve pretrained margins vs independent Gauss-Seidel (rtol 1e-10: both "
         "converged to ~1e-14; allows conditioning)",
     )
-    b7 = jax.jit(jax.vmap(lambda *a: fns["lemma7_bounds"](*a)))(*args)
+    b7 = jax.jit(jax.vmap(lambda *a: fns["lemma7_bounds"](aj.Block(*a))))(*args)
     lo_x = _w0(bDv * (1 + ev**2 + 2 * alv * ev))
     lo_y = _w0(bDv * alv * (1 + ev**2))
     hi_y = _w0(bDv * (2 * ev + alv * (1 + ev**2)))
@@ -590,12 +590,16 @@ def _library(rec, fast, flags):
     rec.close(
         "library.lemma9_threshold",
         "Lemma 9",
-        np.asarray(jax.vmap(fns["lemma9_threshold"])(args[0], args[4], args[5])),
+        np.asarray(
+            jax.vmap(
+                lambda r, nr, nf: fns["lemma9_threshold"](aj.Block(r, 0.0, 0.01, 1.0, nr, nf))
+            )(args[0], args[4], args[5])
+        ),
         np.maximum(t1(ev, Rv, Fv), t2(ev, Rv, Fv)),
         rtol=1e-13,
         detail="lemma9_threshold vs the sympy-derived max of the two linear thresholds",
     )
-    ax_l, ay_l = jax.jit(jax.vmap(lambda *a: fns["lemma10_thresholds"](*a)))(
+    ax_l, ay_l = jax.jit(jax.vmap(lambda r, *a: fns["lemma10_thresholds"](aj.Block(r, 0.0, *a))))(
         args[0], args[2], args[3], args[4], args[5]
     )
     kk = 2 * ev * yR / (1 + ev**2)
@@ -625,7 +629,7 @@ def _library(rec, fast, flags):
         float(np.sum(stat != has)),
         m,
         0,
-        "solve_block: DA stationary-point existence vs the independent brentq scan (mismatches)",
+        "solve: DA stationary-point existence vs the independent brentq scan (mismatches)",
     )
     both = has & stat & np.asarray(sol.da.reached)[:m]
     rec.close(
@@ -635,7 +639,7 @@ def _library(rec, fast, flags):
         da[both].ravel(),
         rtol=1e-8,
         atol=1e-10,
-        detail="solve_block DA margins vs the largest root of the reduced equation "
+        detail="solve DA margins vs the largest root of the reduced equation "
         "(independent brentq; rtol 1e-8)",
     )
     # the table's grid: flags from the library's margins vs the independent solvers' flags
@@ -666,7 +670,7 @@ def _library(rec, fast, flags):
         float(mism),
         3 * rt.size,
         0,
-        "solve_block on the table's (rho, alpha) grid: DA<=D, oracle>=D and DA-existence flags "
+        "solve on the table's (rho, alpha) grid: DA<=D, oracle>=D and DA-existence flags "
         "vs the independent solvers (mismatches)",
         counterexample=where,
     )

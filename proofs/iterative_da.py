@@ -8,7 +8,7 @@ Per coordinate, with ``r = |R_j|/|R|`` and ``f = |F_j|/|F|``, one round of itera
 Derived with sympy: the series of ``w'' - w`` in ``eta`` to second order, the identification
 of the first-order term with gradient descent on ``L_DA`` with ridge ``2 lambda``
 (``lambda_DA = 2 lambda``), and the ``e^{-2w}`` growth of the second-order term.
-Numerically: the exact map against ``ascentjax.da_step_1d`` and the O(eta^3) remainder;
+Numerically: the exact map against ``ascentjax.theory.da_step`` and the O(eta^3) remainder;
 by simulation, the spurious fixed points, the period-3 orbit and the aperiodic orbit quoted
 on the docs page *Iterative descent-ascent beyond first order*.
 """
@@ -214,14 +214,18 @@ def check(fast: bool = True) -> CheckResult:
 
 def _library(rec, step, fast):
     """The library's DA maps and the ``iterative_da`` rule vs the derived map."""
-    da_step_1d, da_orbit_1d = aj.da_step_1d, aj.da_orbit_1d
-    da_branch_boundaries = aj.da_branch_boundaries
+    da_step, da_orbit = aj.theory.da_step, aj.theory.da_orbit
+    case_boundaries = aj.theory.case_boundaries
+
+    def one(r_, f_, lam_):  # r = |R_j|/|R|, f = alpha |R_j|/|F|
+        return aj.OneCoordinate(f_ / r_, lam_, block_size=r_, n_retain=1.0, n_forget=1.0)
+
     g = rng(7)
     n = 256 if fast else 20000
     wv, rv, fv = g.uniform(-4, 4, n), g.uniform(0.01, 0.5, n), g.uniform(0.0, 0.5, n)
     lv, ev = 10 ** g.uniform(-3, -1, n), 10 ** g.uniform(-2, 0, n)
     want = step(wv, rv, fv, lv, ev)
-    got = np.asarray(da_step_1d(jnp.asarray(wv), ev, rv, fv, lv, scheme="iterative"))
+    got = np.asarray(da_step(one(rv, fv, lv), jnp.asarray(wv), ev, scheme="iterative"))
     pts = [
         dict(w=a, r=b, f=c, lam=d, eta=e) for a, b, c, d, e in zip(wv, rv, fv, lv, ev, strict=True)
     ]
@@ -232,12 +236,12 @@ def _library(rec, step, fast):
         want,
         rtol=1e-13,
         atol=1e-13,
-        detail=f"da_step_1d(scheme='iterative') vs lambdified w'' on {n} random "
+        detail=f"da_step(scheme='iterative') vs lambdified w'' on {n} random "
         "(w, r, f, lambda, eta) (rtol 1e-13: a few ulp of two exp steps)",
         points=pts,
     )
     first = lambdify_real((w, r, f, lam, eta), w + derivation().coeff(eta, 1) * eta)
-    got = np.asarray(da_step_1d(jnp.asarray(wv), ev, rv, fv, lv, scheme="simultaneous"))
+    got = np.asarray(da_step(one(rv, fv, lv), jnp.asarray(wv), ev, scheme="simultaneous"))
     rec.close(
         "library.da_step_1d_simultaneous",
         SEC,
@@ -245,11 +249,12 @@ def _library(rec, step, fast):
         first(wv, rv, fv, lv, ev),
         rtol=1e-13,
         atol=1e-13,
-        detail="da_step_1d(scheme='simultaneous') = w + (first-order term of the derived "
+        detail="da_step(scheme='simultaneous') = w + (first-order term of the derived "
         "series): GD on L_DA with ridge 2 lambda",
         points=pts,
     )
-    lo, hi = da_branch_boundaries(jnp.asarray(rv), 2 * jnp.asarray(lv))
+    # with |R| = |F| = 1 and |R_j| = r, the alpha thresholds are the f/r thresholds
+    lo, hi = case_boundaries(one(jnp.asarray(rv), 0.0, 2 * jnp.asarray(lv)))
     # derived: z = (r - f)/lambda_DA >= 0 (resp. >= -1/e), solved for f, divided by r
     d1, t1 = linear_threshold((r - f) / lam2, f)
     d2, t2 = linear_threshold((r - f) / lam2 + sp.exp(-1), f)
@@ -262,14 +267,13 @@ def _library(rec, step, fast):
         np.concatenate([np.asarray(lo), np.asarray(hi)]),
         np.concatenate([f12(rv, 2 * lv) * np.ones(n), f23(rv, 2 * lv)]),
         rtol=1e-14,
-        detail="da_branch_boundaries(r, 2 lambda) vs the sympy-derived f/r thresholds",
+        detail="case_boundaries (|R_j| = r, |R| = |F| = 1, ridge 2 lambda) vs the "
+        "sympy-derived f/r thresholds",
     )
     orbit = np.asarray(
-        da_orbit_1d(
+        da_orbit(
+            one(0.05, jnp.asarray([0.06, 0.1, 0.15, 0.2] * 2), 0.01),
             jnp.asarray([1.0] * 4 + [0.1] * 4),
-            0.05,
-            jnp.asarray([0.06, 0.1, 0.15, 0.2] * 2),
-            0.01,
             n_transient=20000,
             n_record=2,
         )
@@ -282,7 +286,7 @@ def _library(rec, step, fast):
         float(np.max(np.abs(orbit[:, -1] - want))),
         want.size,
         0.005,
-        "da_orbit_1d endpoints vs the quoted spurious fixed points (tol 0.005: 2 decimals)",
+        "da_orbit endpoints vs the quoted spurious fixed points (tol 0.005: 2 decimals)",
     )
     _engine(rec, step, g, fast)
 

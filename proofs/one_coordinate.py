@@ -11,7 +11,7 @@ Derived here with sympy, not typed in:
 * Corollary 1 as sympy limits along the path ``alpha = |F|/|R| + kappa * lambda``.
 
 Numerically: the derived closed forms (lambdified, SciPy/mpmath Lambert W) against
-the library's one-coordinate theory (``ascentjax.one_coordinate_solution`` and friends) and
+the library's one-coordinate theory (``ascentjax.theory.solve`` and friends) and
 against gradient descent on the one-coordinate objectives.
 
 The random grid respects the model: ``|F_j| = alpha |R_j| <= |F|`` (the forget samples of
@@ -467,21 +467,22 @@ def _library(rec, G, zv, wD, wR, wDA0, wDAm, pts):
 def _theory1d_compare(rec, G, wD, wR, wDA0, wDAm, pts):
     """The library's one-coordinate theory against the sympy-derived closed forms."""
     names = (
-        "one_coordinate_solution",
+        "solve",
         "one_coordinate_z",
-        "da_case_boundaries",
+        "case_boundaries",
         "lemma3_window",
         "lemma4_bound",
         "lemma5_bound",
         "corollary1_path",
         "stationary_margin",
     )
-    fns = {name: getattr(aj, name) for name in names}
+    fns = {name: getattr(aj.theory, name) for name in names}
     Rv, Fv, Rjv, lamv, alv = (G[k] for k in ("R", "F", "R_j", "lambda", "alpha"))
     J = [jnp.asarray(v) for v in (Rjv, alv, lamv, Rv, Fv)]
+    problem = aj.OneCoordinate(J[1], J[2], block_size=J[0], n_retain=J[3], n_forget=J[4])
     args = (R, F, Rj, lam, alpha)
     vals = (Rv, Fv, Rjv, lamv, alv)
-    zl = fns["one_coordinate_z"](*J)
+    zl = fns["one_coordinate_z"](problem)
     want = [sp.lambdify(args, STATED_Z[k])(*vals) for k in ("D", "R", "DA")]
     rec.close(
         "library.one_coordinate_z",
@@ -492,14 +493,14 @@ def _theory1d_compare(rec, G, wD, wR, wDA0, wDAm, pts):
         atol=1e-13,
         detail="one_coordinate_z (z_D, z_R, z_DA) vs the z's of the derived stationary points",
     )
-    sol = fns["one_coordinate_solution"](*J)
+    sol = fns["solve"](problem)
     rec.close(
         "library.w_D_w_R",
         SEC,
         np.concatenate([np.asarray(sol.pretrained), np.asarray(sol.oracle)]),
         np.concatenate([wD, wR]),
         rtol=1e-13,
-        detail="one_coordinate_solution pretrained/oracle vs lambdified W0(z_D), W0(z_R)",
+        detail="solve pretrained/oracle vs lambdified W0(z_D), W0(z_R)",
         points=pts + pts,
     )
     # DA: both branches, error in ulp x the condition number of the whole computation: W's
@@ -521,7 +522,7 @@ def _theory1d_compare(rec, G, wD, wR, wDA0, wDAm, pts):
         worst,
         2 * Rv.size,
         64.0,
-        "one_coordinate_solution da (W0) and da_max (W-1, case 2 only; NaN elsewhere) vs "
+        "solve da (W0) and da_max (W-1, case 2 only; NaN elsewhere) vs "
         "50-digit mpmath, error in ulp x condition (1/|1+W|)(1 + |alpha R/(F - alpha R)|) "
         "(tol 64; NaN must match NaN)",
     )
@@ -534,22 +535,22 @@ def _theory1d_compare(rec, G, wD, wR, wDA0, wDAm, pts):
         float(np.sum(np.asarray(sol.case) != case)),
         Rv.size,
         0,
-        "one_coordinate_solution case vs the derived sets z >= 0 / [-1/e, 0) / < -1/e",
+        "solve case vs the derived sets z >= 0 / [-1/e, 0) / < -1/e",
     )
     d1, t1 = linear_threshold(STATED_Z["DA"], alpha)
     d2, t2 = linear_threshold(STATED_Z["DA"] + sp.exp(-1), alpha)
-    a0, a1 = fns["da_case_boundaries"](J[0], J[2], J[3], J[4])
+    a0, a1 = fns["case_boundaries"](problem)
     rec.close(
-        "library.da_case_boundaries",
+        "library.case_boundaries",
         SEC,
         np.concatenate([np.asarray(a0), np.asarray(a1)]),
         np.concatenate([lambdify_real(args, t1)(*vals), lambdify_real(args, t2)(*vals)]),
         rtol=1e-13,
-        detail="da_case_boundaries vs alpha solved from z_DA = 0 and z_DA = -1/e",
+        detail="case_boundaries vs alpha solved from z_DA = 0 and z_DA = -1/e",
     )
     _, lo = linear_threshold(STATED_Z["D"] - STATED_Z["DA"], alpha)
     _, hi = linear_threshold(STATED_Z["R"] - STATED_Z["D"], alpha)
-    w_lo, w_hi = fns["lemma3_window"](J[3], J[4])
+    w_lo, w_hi = fns["lemma3_window"](problem)
     rec.close(
         "library.lemma3_window",
         "Lemma 3",
@@ -562,7 +563,7 @@ def _theory1d_compare(rec, G, wD, wR, wDA0, wDAm, pts):
     rec.close(
         "library.lemma4_bound",
         "Lemma 4",
-        np.asarray(fns["lemma4_bound"](J[1], J[3], J[4])),
+        np.asarray(fns["lemma4_bound"](problem)),
         b4,
         rtol=1e-12,
         atol=1e-15,
@@ -571,7 +572,7 @@ def _theory1d_compare(rec, G, wD, wR, wDA0, wDAm, pts):
     rec.close(
         "library.lemma5_bound",
         "Lemma 5",
-        np.asarray(fns["lemma5_bound"](J[0], J[2], J[3])),
+        np.asarray(fns["lemma5_bound"](problem)),
         wR,
         rtol=1e-13,
         detail="lemma5_bound vs W0(z_R) (lambdified)",
@@ -579,7 +580,7 @@ def _theory1d_compare(rec, G, wD, wR, wDA0, wDAm, pts):
     Rc, Fc, Rjc = 900.0, 100.0, 50.0
     kap = 0.5 * Fc / (np.e * Rjc)
     lams = 10.0 ** -np.arange(1, 13)
-    path = fns["corollary1_path"](Rjc, jnp.asarray(lams), Rc, Fc, kap)
+    path = fns["corollary1_path"](aj.OneCoordinate(0.0, 1.0, Rjc, Rc, Fc), jnp.asarray(lams), kap)
     al = Fc / Rc + kap * lams
     zRc = Rjc / (lams * Rc)
     wRc = mp_lambertw(zRc)

@@ -154,7 +154,7 @@ def _trained_oracle(rec, g, reps):
 
 def _library(rec, f_bound, g, fast):
     """The library's bound, its inverse, and an end-to-end Monte Carlo."""
-    lemma1_bound, lemma1_threshold = aj.lemma1_bound, aj.lemma1_threshold
+    lemma1_bound, lemma1_threshold = aj.theory.lemma1_bound, aj.theory.lemma1_threshold
     n = 500
     tv = g.uniform(0, 0.5, n)
     nf = np.round(10 ** g.uniform(0.5, 3, n))
@@ -187,7 +187,9 @@ def _library(rec, f_bound, g, fast):
         data = gaussian_mixture_data(kd, n_d, dim, 1.5, dtype=jnp.float64)
         test = gaussian_mixture_data(kt, n_t, dim, 1.5, dtype=jnp.float64)
         mask = sample_forget_mask(kf, n_d, n_f)
-        w = train_oracle(data._replace(forget=mask), 0.01, max_iter=15)  # Newton: quadratic
+        w = train_oracle(
+            data._replace(forget=mask), 0.01, max_iter=15, loss="logistic"
+        )  # Newton: quadratic
         acc_f = accuracy(w, data.x, data.y, mask.astype(data.x.dtype))
         acc_t = accuracy(w, test.x, test.y)
         return acc_f - acc_t

@@ -6,7 +6,7 @@ ridge 2λ) and the gradient flow, with the exact branch boundaries of the one-co
 on top; a bifurcation diagram (orbit points against f at fixed η) with the Lyapunov
 exponent under it; and the same classification for the cross-correlated two-coordinate
 block (paper Sec. 5.1.2) over (η, α). Every grid is one jitted pass of
-:func:`ascentjax.classify_da_1d` / :func:`ascentjax.classify_da_2d` (``lax.map`` over
+:func:`ascentjax.theory.classify_da` (``lax.map`` over
 vmapped chunks). float32 by default (``--x64`` for float64).
 
 Run ``python -m sims.da_atlas`` (defaults: 512×512 grids for the per-coordinate maps,
@@ -224,38 +224,34 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     check_memory(parser, args, grid_1d + grid_2d + orbits + bif, flags)
 
 
+def _one(r: float, f: Any, lam: Any) -> Any:
+    """The one-coordinate problem with r = |R_j|/|R|, f = alpha |R_j|/|F| and ridge lam."""
+    return _fr_problem(r, f / r, lam)
+
+
+def _fr_problem(r: float, fr: Any, lam_da: Any) -> Any:
+    """The one-coordinate problem with r = |R_j|/|R|, f/r = alpha and L_DA ridge lam_da."""
+    import ascentjax as aj
+
+    return aj.OneCoordinate(fr, lam_da, block_size=r, n_retain=1.0, n_forget=1.0)
+
+
 def _boundaries(r: float, lam: float) -> dict[str, float]:
     """f/r of the one-coordinate case boundaries (ridge 2λ; and λ for comparison)."""
-    return {
-        "fr_case12": 1.0,
-        "fr_case23_2lam": 1 + 2 * lam / (np.e * r),
-        "fr_case23_lam": 1 + lam / (np.e * r),
-    }
+    import ascentjax as aj
+
+    lo, hi = aj.theory.case_boundaries(_fr_problem(r, 0.0, 2 * lam))
+    _, hi_lam = aj.theory.case_boundaries(_fr_problem(r, 0.0, lam))
+    return {"fr_case12": float(lo), "fr_case23_2lam": float(hi), "fr_case23_lam": float(hi_lam)}
 
 
-def _w0_branch(z: np.ndarray) -> np.ndarray:
-    """Principal Lambert W on z >= -1/e (ascentjax.lambertw when available, else scipy)."""
-    import ascentjax
-
-    lw = getattr(ascentjax, "lambertw", None)
-    if lw is not None:
-        return np.asarray(lw(np.asarray(z, dtype=np.float64)))
-    from scipy.special import lambertw
-
-    return np.real(lambertw(z, 0))
-
-
-def _flip_eta(r: float, f: np.ndarray, lam: np.ndarray) -> np.ndarray:
+def _flip_eta(r: float, fr: Any, lam: Any) -> np.ndarray:
     """η where gradient descent on L_DA (ridge 2λ) loses its minimum: η·L''(w_DA) = 2."""
-    f, lam = np.broadcast_arrays(np.asarray(f, float), np.asarray(lam, float))
-    z = (r - f) / (2 * lam)
-    out = np.full(z.shape, np.nan)
-    ok = z >= -1 / np.e
-    w = _w0_branch(np.where(ok, z, 0.0))
-    curv = 2 * lam * (1 + w)
-    with np.errstate(divide="ignore"):
-        out[ok] = (2 / curv)[ok]
-    return out
+    import ascentjax as aj
+
+    fr, lam = np.broadcast_arrays(np.asarray(fr, float), np.asarray(lam, float))
+    problem = _fr_problem(r, fr, 2 * lam)
+    return np.asarray(aj.theory.descent_stability_limit(problem), dtype=float)
 
 
 def _counts(codes: np.ndarray, regimes: tuple[str, ...]) -> dict[str, float]:
@@ -324,8 +320,8 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     for scheme in ("iterative", "simultaneous"):
         res = by_rows(
             f"{scheme}_eta_fr",
-            lambda e, s=scheme: aj.classify_da_1d(
-                e[:, None], r, r * fr[None, :], lam, scheme=s, **common
+            lambda e, s=scheme: aj.theory.classify_da(
+                _fr_problem(r, fr[None, :], lam), e[:, None], scheme=s, **common
             ),
             eta,
             args.n,
@@ -335,8 +331,8 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         periods[scheme] = np.asarray(res.period)
         res = by_rows(
             f"{scheme}_eta_lam",
-            lambda e, s=scheme: aj.classify_da_1d(
-                e[:, None], r, r * args.fr, lams[None, :], scheme=s, **common
+            lambda e, s=scheme: aj.theory.classify_da(
+                _fr_problem(r, args.fr, lams[None, :]), e[:, None], scheme=s, **common
             ),
             eta,
             args.n,
@@ -346,13 +342,13 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     # The flow does not depend on η: classify once per column and broadcast.
     res = timed(
         "flow_fr",
-        lambda: aj.classify_da_1d(1.0, r, r * fr, lam, scheme="flow", **common),
+        lambda: aj.theory.classify_da(_fr_problem(r, fr, lam), 1.0, scheme="flow", **common),
         args.n,
     )
     panels["flow_eta_fr"] = np.broadcast_to(np.asarray(res.regime), (args.n, args.n))
     res = timed(
         "flow_lam",
-        lambda: aj.classify_da_1d(1.0, r, r * args.fr, lams, scheme="flow", **common),
+        lambda: aj.theory.classify_da(_fr_problem(r, args.fr, lams), 1.0, scheme="flow", **common),
         args.n,
     )
     panels["flow_eta_lam"] = np.broadcast_to(np.asarray(res.regime), (args.n, args.n))
@@ -363,14 +359,14 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     for e in args.bif_eta:
         orbit = timed(
             f"bifurcation_orbits_eta{e:g}",
-            lambda e=e: aj.da_orbit_1d(
-                e, r, f_bif, lam, w0=args.w0, n_transient=n_tr, n_record=128, dtype=dtype
+            lambda e=e: aj.theory.da_orbit(
+                _one(r, f_bif, lam), e, w0=args.w0, n_transient=n_tr, n_record=128, dtype=dtype
             ),
             args.n_bif,
         )
         cls = timed(
             f"bifurcation_classes_eta{e:g}",
-            lambda e=e: aj.classify_da_1d(e, r, f_bif, lam, **common),
+            lambda e=e: aj.theory.classify_da(_one(r, f_bif, lam), e, **common),
             args.n_bif,
         )
         bif[e] = (np.asarray(orbit), np.asarray(cls.regime), np.asarray(cls.lyapunov))
@@ -382,8 +378,8 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     for scheme in ("iterative", "simultaneous"):
         res = by_rows(
             f"block2d_{scheme}",
-            lambda e, s=scheme: aj.classify_da_2d(
-                e[:, None], alpha[None, :], rho=args.rho, lam=lam, scheme=s, **common2
+            lambda e, s=scheme: aj.theory.classify_da(
+                aj.Block(args.rho, alpha[None, :], lam), e[:, None], scheme=s, **common2
             ),
             eta2,
             args.n2d,
@@ -392,12 +388,14 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         panels[f"block2d_{scheme}"] = np.asarray(res.regime)
     res = timed(
         "block2d_flow",
-        lambda: aj.classify_da_2d(1.0, alpha, rho=args.rho, lam=lam, scheme="flow", **common2),
+        lambda: aj.theory.classify_da(
+            aj.Block(args.rho, alpha, lam), 1.0, scheme="flow", **common2
+        ),
         args.n2d,
     )
     flow2 = np.asarray(res.regime)
     panels["block2d_flow"] = np.broadcast_to(flow2, (args.n2d, args.n2d))
-    div = np.nonzero(flow2 == aj.REGIMES.index("divergent"))[0]
+    div = np.nonzero(flow2 == aj.theory.REGIMES.index("divergent"))[0]
     alpha_no_stat = float(alpha[div[0]]) if div.size else None
 
     # The iterative-DA reference points, with a long transient (η = 0.1 converges slowly).
@@ -405,8 +403,8 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     tf = np.array([p[1] for p in THEORY_POINTS])
     ref = timed(
         "theory_points",
-        lambda: aj.classify_da_1d(
-            te, 0.05, tf, 0.01, **{**common, "n_transient": 30_000, "w0": 1.0}
+        lambda: aj.theory.classify_da(
+            _one(0.05, tf, 0.01), te, **{**common, "n_transient": 30_000, "w0": 1.0}
         ),
         len(THEORY_POINTS),
     )
@@ -416,7 +414,7 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
             {
                 "eta": e,
                 "f": f,
-                "regime": aj.REGIMES[int(ref.regime[k])],
+                "regime": aj.theory.REGIMES[int(ref.regime[k])],
                 "period": int(ref.period[k]),
                 "orbit_min": float(ref.orbit_min[k]),
                 "orbit_max": float(ref.orbit_max[k]),
@@ -429,17 +427,17 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     bounds = _boundaries(r, lam)
     with stage("drawing figures", disable=args.no_progress):
         figs = _figures(
-            args, out, aj.REGIMES, eta, fr, lams, panels, f_bif, bif, eta2, alpha, bounds
+            args, out, aj.theory.REGIMES, eta, fr, lams, panels, f_bif, bif, eta2, alpha, bounds
         )
         figs.append(_period_figure(args, out, eta, fr, periods["iterative"], bounds))
-    cyc = periods["iterative"][panels["iterative_eta_fr"] == aj.REGIMES.index("periodic")]
+    cyc = periods["iterative"][panels["iterative_eta_fr"] == aj.theory.REGIMES.index("periodic")]
     period_counts = {int(p): int(c) for p, c in zip(*np.unique(cyc, return_counts=True))}
     summary = {
         "study": STUDY,
         "dtype": "float64" if args.x64 else "float32",
         "params": study_config(args),
-        "regimes": list(aj.REGIMES),
-        "fractions": {k: _counts(v, aj.REGIMES) for k, v in panels.items()},
+        "regimes": list(aj.theory.REGIMES),
+        "fractions": {k: _counts(v, aj.theory.REGIMES) for k, v in panels.items()},
         "iterative_eta_fr_period_counts": period_counts,
         "boundaries_fr": bounds,
         "boundary_lam_case23": float(np.e * r * (args.fr - 1) / 2) if args.fr > 1 else None,
@@ -449,7 +447,7 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
             f"{e:g}": {
                 "max_lyapunov": float(np.nanmax(v[2])),
                 "f_at_max_lyapunov": float(f_bif[int(np.nanargmax(v[2]))]),
-                "fractions": _counts(v[1], aj.REGIMES),
+                "fractions": _counts(v[1], aj.theory.REGIMES),
             }
             for e, v in bif.items()
         },
@@ -546,8 +544,8 @@ def _figures(args, out, regimes, eta, fr, lams, panels, f_bif, bif, eta2, alpha,
         "simultaneous": "simultaneous DA",
         "flow": "gradient flow",
     }
-    flip_fr = _flip_eta(r, r * fr, lam)
-    flip_lam = _flip_eta(r, r * args.fr, lams)
+    flip_fr = _flip_eta(r, fr, lam)
+    flip_lam = _flip_eta(r, args.fr, lams)
     for j, scheme in enumerate(("iterative", "simultaneous", "flow")):
         ax = axes[0, j]
         regime_panel(ax, fr, eta, panels[f"{scheme}_eta_fr"], regimes)

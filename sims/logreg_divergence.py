@@ -4,7 +4,7 @@ Run ``python -m sims.logreg_divergence --rho 0.8`` (``--help`` for the flags). F
 ``--rho`` (the paper's correlation strength :math:`\\varepsilon`) it
 
 1. solves the pretrained, oracle and DA stationarity systems exactly
-   (:func:`ascentjax.solve_block`) and prints weights, margins, distances to the oracle,
+   (:func:`ascentjax.theory.solve`) and prints weights, margins, distances to the oracle,
    whether DA is ordered on the wrong side of the pretrained model (detrimental), the
    Lemma 9 and Lemma 10 thresholds and the detrimental :math:`\\alpha`-window (exact and
    from the lemmas);
@@ -177,7 +177,8 @@ def _exact(rho: float, args: argparse.Namespace) -> dict[str, Any]:
     import ascentjax as aj
 
     counts = (float(args.block_size), float(args.n_retain), float(args.n_forget))
-    sol = aj.solve_block(rho, args.alpha, args.lam, *counts, loss=args.loss)
+    block = aj.Block(rho, args.alpha, args.lam, *counts, loss=args.loss)
+    sol = aj.theory.solve(block)
 
     def point(p: Any) -> dict[str, list[float]]:
         return {
@@ -186,19 +187,17 @@ def _exact(rho: float, args: argparse.Namespace) -> dict[str, Any]:
         }
 
     reached = bool(sol.da.reached)
-    a10x, a10y = aj.lemma10_thresholds(rho, args.lam, *counts, loss=args.loss)
-    a9 = float(aj.lemma9_threshold(rho, counts[1], counts[2]))
+    a10x, a10y = aj.theory.lemma10_thresholds(block)
+    a9 = float(aj.theory.lemma9_threshold(block))
     a10 = float(min(a10x, a10y))
     exp_only = args.loss == "exp"
-    a_exist = float(aj.da_existence_threshold(rho, args.lam, *counts)) if exp_only else math.inf
-    a8 = float(aj.lemma8_nonexistence_alpha(rho, args.lam, *counts)) if exp_only else math.inf
+    a_exist = float(aj.theory.da_existence_threshold(block)) if exp_only else math.inf
+    a8 = float(aj.theory.lemma8_nonexistence_alpha(block)) if exp_only else math.inf
     # exact window at this rho on a fine alpha grid
     a_max = min(a8 if exp_only else 1.0, counts[2] / counts[0]) * 1.05
     alphas = jnp.linspace(a_max / N_ALPHA, a_max, N_ALPHA)  # same shape as the rho panel:
-    scan = aj.window_scan(  # one compilation serves both
-        rho, alphas, args.lam, *counts, loss=args.loss, grid_size=256
-    )
-    exact_window = aj.window_edges(alphas, scan.ordered)
+    scan = aj.theory.window_scan(block, alphas, grid_size=256)  # one compilation serves both
+    exact_window = aj.theory.window_edges(alphas, scan.ordered)
     lemma_lo, lemma_hi = a9, min(a10, a_exist)
     lemma_empty = not (lemma_lo <= lemma_hi)
     return {
@@ -217,7 +216,7 @@ def _exact(rho: float, args: argparse.Namespace) -> dict[str, Any]:
             "lemma10_alpha_x": float(a10x),
             "lemma10_alpha_y": float(a10y),
             "lemma10_sufficient_alpha": (
-                float(aj.lemma10_sufficient_threshold(rho, args.lam, *counts)) if exp_only else None
+                float(aj.theory.lemma10_sufficient_threshold(block)) if exp_only else None
             ),
             "da_existence_alpha": a_exist if exp_only else None,
             "lemma8_nonexistence_alpha": a8 if exp_only else None,
@@ -242,22 +241,27 @@ def _window_vs_rho(args: argparse.Namespace, disable: bool) -> dict[str, Any]:
     exp_only = args.loss == "exp"
     rhos = jnp.asarray(RHO_GRID)
     if exp_only:
-        a8 = np.asarray(aj.lemma8_nonexistence_alpha(rhos, args.lam, *counts))
+        a8 = np.asarray(aj.theory.lemma8_nonexistence_alpha(aj.Block(rhos, 0.0, args.lam, *counts)))
         a_max = float(min(np.max(a8), counts[2] / counts[0]) * 1.05)
     else:
         a_max = float(min(0.3, counts[2] / counts[0]))
     alphas = jnp.linspace(a_max / N_ALPHA, a_max, N_ALPHA)
     rows = []
     for rho in progress(RHO_GRID, desc="alpha-window vs rho", disable=disable):
-        scan = aj.window_scan(float(rho), alphas, args.lam, *counts, loss=args.loss, grid_size=256)
+        block = aj.Block(float(rho), 0.0, args.lam, *counts, loss=args.loss)
+        scan = aj.theory.window_scan(block, alphas, grid_size=256)
         rows.append(
-            (aj.window_edges(alphas, scan.ordered), aj.window_edges(alphas, ~scan.da_stationary))
+            (
+                aj.theory.window_edges(alphas, scan.ordered),
+                aj.theory.window_edges(alphas, ~scan.da_stationary),
+            )
         )
     # The lemma thresholds are closed forms: evaluated on a fine grid, so that the corner
     # of Lemma 9's max{.,.} sits where it is, not at a grid point.
     fine = jnp.asarray(RHO_FINE)
-    a9 = np.asarray(aj.lemma9_threshold(fine, counts[1], counts[2]))
-    a10 = np.minimum(*(np.asarray(t) for t in aj.lemma10_thresholds(fine, args.lam, *counts)))
+    fine_blocks = aj.Block(fine, 0.0, args.lam, *counts)
+    a9 = np.asarray(aj.theory.lemma9_threshold(fine_blocks))
+    a10 = np.minimum(*(np.asarray(t) for t in aj.theory.lemma10_thresholds(fine_blocks)))
     return {
         "rho": RHO_GRID.tolist(),
         "exact_lo": [r[0][0] for r in rows],

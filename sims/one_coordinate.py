@@ -3,7 +3,7 @@
 Run ``python -m sims.one_coordinate`` (``--help`` for the flags). For every ``--lam`` and
 every :math:`\\alpha` on the grid it
 
-1. evaluates the theory (:func:`ascentjax.one_coordinate_solution`): the pretrained model
+1. evaluates the theory (:func:`ascentjax.theory.solve`): the pretrained model
    :math:`w_D`, the oracle :math:`w_R`, the DA local minimum :math:`W_0(z_{DA})`, the local
    maximum :math:`W_{-1}(z_{DA})` and the branch case (1: one stationary point, 2: two,
    3: none, gradient flow diverges to :math:`-\\infty`);
@@ -151,8 +151,11 @@ def _alphas(parser: argparse.ArgumentParser, args: argparse.Namespace) -> np.nda
         if alphas.max() > cap:
             parser.error(f"argument --alpha: must be <= n_forget / n_block = {cap:g}")
         return alphas
+    import ascentjax as aj
+
     lam_da = max(args.lam) * (2 if args.method == "iterative" else 1)
-    a1 = args.n_forget / args.n_retain + lam_da * args.n_forget / (math.e * args.n_block)
+    problem = aj.OneCoordinate(0.0, lam_da, args.n_block, args.n_retain, args.n_forget)
+    a1 = float(aj.theory.case_boundaries(problem)[1])
     hi = min(1.5 * a1, cap) if args.alpha_max is None else args.alpha_max
     if hi > cap:
         parser.error(f"argument --alpha-max: must be <= n_forget / n_block = {cap:g}")
@@ -188,11 +191,11 @@ def _theory(alphas: np.ndarray, args: argparse.Namespace) -> dict[str, np.ndarra
 
     lam = jnp.asarray(args.lam)[:, None]
     a = jnp.asarray(alphas)[None, :]
-    counts = (float(args.n_retain), float(args.n_forget))
-    base = aj.one_coordinate_solution(args.n_block, a, lam, *counts, loss=args.loss)
+    counts = (float(args.n_block), float(args.n_retain), float(args.n_forget))
+    base = aj.theory.solve(aj.OneCoordinate(a, lam, *counts, loss=args.loss))
     lam_da = lam * (2 if args.method == "iterative" else 1)
-    da = aj.one_coordinate_solution(args.n_block, a, lam_da, *counts, loss=args.loss)
-    a0, a1 = aj.da_case_boundaries(args.n_block, lam_da[:, 0], *counts)
+    da = aj.theory.solve(aj.OneCoordinate(a, lam_da, *counts, loss=args.loss))
+    a0, a1 = aj.theory.case_boundaries(aj.OneCoordinate(0.0, lam_da[:, 0], *counts))
     shape = (len(args.lam), len(alphas))
     return {
         "pretrained": np.broadcast_to(np.asarray(base.pretrained), shape),
@@ -401,12 +404,12 @@ def _figure(th: dict, sim: dict, args: argparse.Namespace) -> Any:
         ),
         axis=1,
     )
-    counts = (float(args.n_retain), float(args.n_forget))
-    cur = aj.one_coordinate_solution(
-        args.n_block, jnp.asarray(dense), jnp.asarray(lam)[:, None], *counts, loss=args.loss
+    counts = (float(args.n_block), float(args.n_retain), float(args.n_forget))
+    cur = aj.theory.solve(
+        aj.OneCoordinate(jnp.asarray(dense), jnp.asarray(lam)[:, None], *counts, loss=args.loss)
     )
-    cda = aj.one_coordinate_solution(
-        args.n_block, jnp.asarray(dense), jnp.asarray(lam_da)[:, None], *counts, loss=args.loss
+    cda = aj.theory.solve(
+        aj.OneCoordinate(jnp.asarray(dense), jnp.asarray(lam_da)[:, None], *counts, loss=args.loss)
     )
     pre_th = np.broadcast_to(np.asarray(cur.pretrained), dense.shape)
     ora_th = np.broadcast_to(np.asarray(cur.oracle), dense.shape)

@@ -31,7 +31,6 @@ Outputs under ``--out``: ``summary.json``, ``lemma1.png``, ``unlearning.png`` an
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from typing import Any
@@ -43,6 +42,7 @@ from sims._common import (
     SEED_MAX,
     add_output_flags,
     bounded,
+    check_interrupt,
     check_memory,
     check_representable,
     cli,
@@ -51,7 +51,7 @@ from sims._common import (
     markdown_table,
     open_output,
     positive_int,
-    progress,
+    progress_bar,
     run_info,
     save_figure,
     seed_int,
@@ -346,58 +346,24 @@ def _unlearn_fn(source, args):
     return one
 
 
-def _run_chunks(fn, args_batched, n, chunk, desc, disable):
-    """Evaluate a swept fn over ``n`` rows, one compiled chunk at a time (progress bar)."""
+def _run_chunks(fn, args_batched, chunk, desc, disable):
+    """``aj.sweep`` over the rows, ``chunk`` rows per progress-bar step; numpy results."""
     import jax
-    import jax.numpy as jnp
 
     import ascentjax as aj
 
-    outs = []
-    for start in progress(range(0, n, chunk), total=-(-n // chunk), desc=desc, disable=disable):
-        stop = min(start + chunk, n)
-        rows = jax.tree_util.tree_map(lambda a, s=start, e=stop: a[s:e], args_batched)
-        # pad the last chunk to a full one so it reuses the compiled function
-        if stop - start < chunk and n > chunk:
-            rows = jax.tree_util.tree_map(
-                lambda a, k=stop - start: jnp.concatenate([a, jnp.repeat(a[-1:], chunk - k, 0)]),
-                rows,
-            )
-        out = aj.sweep(fn, *rows)
-        outs.append(jax.tree_util.tree_map(lambda a, k=stop - start: np.asarray(a)[:k], out))
-    return jax.tree_util.tree_map(lambda *a: np.concatenate(a), *outs)
+    n = len(args_batched[0])
+    bar = progress_bar(total=n, desc=desc, unit="draw", disable=disable)
 
+    def report(done: int, _: int) -> None:
+        check_interrupt()
+        bar.update(done - bar.n)
 
-# ----------------------------------------------------------------------------- statistics
-def judge(gaps: np.ndarray, n_forget: int, n_test: int, eps: float) -> dict[str, Any]:
-    """Tail frequency vs Lemma 1 at every attained |gap| (where the sup is attained)."""
-    import ascentjax as aj
-
-    ts = np.unique(np.abs(gaps))
-    q = np.asarray(aj.tail_frequency(gaps, ts))
-    b = np.minimum(1.0, np.asarray(aj.lemma1_bound(ts, n_forget, n_test)))
-    ex = q - b
-    # where the bound is vacuous (>= 1) the excess is <= 0 trivially; report the sup over
-    # the informative t (falling back to all t when the bound is vacuous everywhere)
-    informative = b < 1
-    if informative.any():
-        ex = np.where(informative, ex, -np.inf)
-    i = int(np.argmax(ex))
-    se = math.sqrt(max(b[i] * (1 - b[i]), 1e-300) / len(gaps))
-    return {
-        "n_forget": n_forget,
-        "draws": len(gaps),
-        "mean_gap": float(np.mean(gaps)),
-        "sd_gap": float(np.std(gaps)),
-        "max_excess": float(ex[i]),
-        "t_at_max_excess": float(ts[i]),
-        "freq_at_max_excess": float(q[i]),
-        "bound_at_max_excess": float(b[i]),
-        "excess_in_binomial_se": float(ex[i] / se) if se > 0 else None,
-        "dkw_eps": eps,
-        "bound_vacuous_at_every_attained_t": bool(not informative.any()),
-        "violation": bool(ex[i] > eps),
-    }
+    try:
+        out = aj.sweep(fn, *args_batched, progress=report, progress_every=chunk)
+    finally:
+        bar.close()
+    return jax.tree_util.tree_map(np.asarray, out)
 
 
 # ----------------------------------------------------------------------------- figures
@@ -423,7 +389,7 @@ def _plot_lemma1(results, args, path):
             bins = np.linspace(lo, hi, 41) if hi > lo else 10
             ax.hist(g_or, bins=bins, alpha=0.6, color=c_or)
             ax.hist(g_pre, bins=bins, histtype="step", lw=1.4, color=c_pre)
-            tdel = float(aj.lemma1_threshold(args.delta, nf, args.n_test))
+            tdel = float(aj.theory.lemma1_threshold(args.delta, nf, args.n_test))
             for s in (-tdel, tdel):
                 ax.axvline(s, color="k", ls=":", lw=1)
             ax.set_title(f"{name}: |F| = {nf}, |T| = {args.n_test}")
@@ -432,9 +398,9 @@ def _plot_lemma1(results, args, path):
                 ax.set_ylabel("draws")
             ax = axes[2 * r + 1, c]
             ts = np.linspace(0, max(0.5, np.abs(g_pre).max()), 300)
-            q_or = np.asarray(aj.tail_frequency(g_or, ts))
-            q_pre = np.asarray(aj.tail_frequency(g_pre, ts))
-            bound = np.minimum(1, np.asarray(aj.lemma1_bound(ts, nf, args.n_test)))
+            q_or = np.asarray(aj.theory.tail_frequency(g_or, ts))
+            q_pre = np.asarray(aj.theory.tail_frequency(g_pre, ts))
+            bound = np.minimum(1, np.asarray(aj.theory.lemma1_bound(ts, nf, args.n_test)))
             eps = res["stats"][c]["dkw_eps"]
             floor = 0.5 / len(g_or)
             ax.semilogy(ts, np.maximum(bound, floor), "k-", lw=2)
@@ -571,7 +537,7 @@ def main(argv: list[str] | None = None) -> int:
     n_cells = len(args.datasets) * len(args.forget_sizes)
     # DKW (Massart): P(sup_t |q_hat(t) - q(t)| > eps) <= 2 exp(-2 N eps^2); Bonferroni over
     # the (data set, |F|) cells so that the family-wise false-alarm rate is <= alpha
-    eps = math.sqrt(math.log(2 * n_cells / args.alpha) / (2 * args.draws))
+    eps = aj.theory.dkw_band(args.draws, level=args.alpha, n_tests=n_cells)
     results: dict[str, Any] = {}
     timings: dict[str, float] = {}
     for di, name in enumerate(args.datasets):
@@ -584,7 +550,6 @@ def main(argv: list[str] | None = None) -> int:
         accs, failed = _run_chunks(
             _lemma1_fn(source, args),
             (keys, nf_all),
-            len(nf_all),
             args.chunk_size,
             f"{name}: oracles",
             args.no_progress,
@@ -594,12 +559,17 @@ def main(argv: list[str] | None = None) -> int:
         failed = failed.reshape(len(args.forget_sizes), args.draws, 2)
         gaps_or = accs[:, :, 0, 0] - accs[:, :, 0, 1]
         gaps_pre = accs[:, :, 1, 0] - accs[:, :, 1, 1]
-        stats = [judge(gaps_or[i], nf, args.n_test, eps) for i, nf in enumerate(args.forget_sizes)]
+        stats = [
+            aj.theory.lemma1_verdict(gaps_or[i], nf, args.n_test, eps)._asdict()
+            for i, nf in enumerate(args.forget_sizes)
+        ]
         for i, (st, g, a) in enumerate(zip(stats, gaps_pre, accs)):
             st["pretrained_mean_gap"] = float(np.mean(g))
             st["oracle_mean_acc_test"] = float(a[:, 0, 1].mean())
             st["pretrained_mean_acc_test"] = float(a[:, 1, 1].mean())
-            st["t_delta"] = float(aj.lemma1_threshold(args.delta, st["n_forget"], args.n_test))
+            st["t_delta"] = float(
+                aj.theory.lemma1_threshold(args.delta, st["n_forget"], args.n_test)
+            )
             st["oracle_frac_gap_below_minus_t_delta"] = float(np.mean(gaps_or[i] < -st["t_delta"]))
             st["oracle_unconverged"] = int(np.sum(failed[i, :, 0]))
             st["pretrained_unconverged"] = int(np.sum(failed[i, :, 1]))
@@ -608,7 +578,6 @@ def main(argv: list[str] | None = None) -> int:
         u = _run_chunks(
             _unlearn_fn(source, args),
             (ukeys,),
-            args.unlearn_draws,
             min(args.chunk_size, 64),
             f"{name}: unlearning",
             args.no_progress,
@@ -619,7 +588,9 @@ def main(argv: list[str] | None = None) -> int:
             u["pretrained"][:, None, None, None, :], u["traj"][:, :, :, :1].shape
         )
         u["traj"] = np.concatenate([start, u["traj"]], axis=3)
-        u["t_delta"] = float(aj.lemma1_threshold(args.delta, args.unlearn_forget, args.n_test))
+        u["t_delta"] = float(
+            aj.theory.lemma1_threshold(args.delta, args.unlearn_forget, args.n_test)
+        )
         # the oracle's actual gap distribution at this |F| (from part 1), far tighter than
         # Hoeffding: its delta/2 quantile is where oracles really lie
         u["oracle_gap_quantile"] = (

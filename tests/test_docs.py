@@ -150,7 +150,9 @@ def _check_api_reference(built_site: Path) -> None:
     html_text = "".join(
         p.read_text(encoding="utf-8") for p in sorted((built_site / "api").glob("*.html"))
     )
-    missing = [n for n in ascentjax.__all__ if f'id="ascentjax.{n}"' not in html_text]
+    public = [f"ascentjax.{n}" for n in ascentjax.__all__]
+    public += [f"ascentjax.theory.{n}" for n in ascentjax.theory.__all__]
+    missing = [n for n in public if f'id="{n}"' not in html_text]
     assert not missing, f"public names missing from the API reference: {missing}"
     # the array type alias is shown by name, not as its expanded union
     assert "ndarray | bool" not in html_text

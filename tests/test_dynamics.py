@@ -20,6 +20,11 @@ import ascentjax as aj
 R, LAM = 0.05, 0.01  # THEORY.md §2.1
 
 
+def one(r, f, lam):
+    """The one-coordinate problem with r = |R_j|/|R|, f = alpha |R_j|/|F| and ridge lam."""
+    return aj.OneCoordinate(f / r, lam, block_size=r, n_retain=1.0, n_forget=1.0)
+
+
 # ----------------------------------------------------------------------------- NumPy references
 def np_iterative(w, eta, f, r=R, lam=LAM):
     w1 = w - eta * (-r * np.exp(-w) + lam * w)
@@ -42,7 +47,7 @@ def np_orbit(w, eta, f, n_transient, n_record):
 
 
 def regime(code) -> str:
-    return aj.REGIMES[int(code)]
+    return aj.theory.REGIMES[int(code)]
 
 
 # ----------------------------------------------------------------------------- THEORY.md §2.1
@@ -68,7 +73,7 @@ def test_theory_spurious_fixed_points(eta, f, stated):
     assert np.ptp(ref) < 1e-12  # plain NumPy has converged
     assert abs(ref[-1] - stated) <= 0.005 + 1e-12  # THEORY rounds to 2 decimals
     # n_transient long enough for the slowest case (eta = 0.1, f = 0.06: contraction ~ 1e-3).
-    out = aj.classify_da_1d(eta, R, f, LAM, n_transient=30_000)
+    out = aj.theory.classify_da(one(R, f, LAM), eta, n_transient=30_000)
     assert regime(out.regime) == "spurious"
     assert int(out.period) == 1
     # float64 fixed point: agreement to a few ulps times the condition 1/(1 - T').
@@ -82,7 +87,7 @@ def test_theory_period_three_at_eta_one():
     np.testing.assert_allclose(ref[:3], ref[3:], atol=1e-10)  # period 3 in NumPy too
     assert abs(ref[1] - ref[0]) > 0.5
     np.testing.assert_allclose(np.sort(ref[:3]), [-4.09, -2.98, -1.93], atol=0.005)
-    out = aj.classify_da_1d(1.0, R, 0.3, LAM)
+    out = aj.theory.classify_da(one(R, 0.3, LAM), 1.0)
     assert regime(out.regime) == "periodic" and int(out.period) == 3
     np.testing.assert_allclose([out.orbit_min, out.orbit_max], [ref.min(), ref.max()], atol=1e-9)
     # Multiplier of the cycle = product of T' over the orbit (NumPy, analytic derivative).
@@ -104,7 +109,7 @@ def test_theory_aperiodic_at_eta_point_one():
         windows.append(s / 4096)
     lyap_np, spread = np.mean(windows), np.std(windows)
     assert lyap_np > 0.4 and spread < 0.01
-    out = aj.classify_da_1d(0.1, R, 0.3, LAM, n_transient=2_000, n_record=4096)
+    out = aj.theory.classify_da(one(R, 0.3, LAM), 0.1, n_transient=2_000, n_record=4096)
     assert regime(out.regime) == "chaotic" and int(out.period) == 0
     # Different windows of a chaotic orbit: allow ~10 window standard deviations.
     assert float(out.lyapunov) == pytest.approx(lyap_np, abs=10 * max(spread, 3e-3))
@@ -116,7 +121,7 @@ def test_atlas_fixed_points_are_roots_of_the_iterated_map():
     """Every grid point classified as a fixed point is a root of T(w) - w (scipy brentq)."""
     eta = np.array([0.3, 1.0, 3.0, 10.0])[:, None]
     f = np.array([0.0, 0.03, 0.055, 0.08, 0.12, 0.18])[None, :]
-    out = aj.classify_da_1d(eta, R, f, LAM, n_transient=6_000)
+    out = aj.theory.classify_da(one(R, f, LAM), eta, n_transient=6_000)
     codes = np.asarray(out.regime)
     assert np.isin(codes, [0, 1]).sum() >= 20  # most of this grid is a fixed point
     for i, j in zip(*np.nonzero(np.isin(codes, [0, 1]))):
@@ -131,8 +136,8 @@ def test_atlas_fixed_points_are_roots_of_the_iterated_map():
 
 
 def test_period_three_orbit_points_are_roots_of_the_third_iterate():
-    out = aj.classify_da_1d(1.0, R, 0.3, LAM)
-    orbit = aj.da_orbit_1d(1.0, R, 0.3, LAM, n_record=3)
+    out = aj.theory.classify_da(one(R, 0.3, LAM), 1.0)
+    orbit = aj.theory.da_orbit(one(R, 0.3, LAM), 1.0, n_record=3)
     for w in np.asarray(orbit):
         root = optimize.brentq(
             lambda x: np_iterative(np_iterative(np_iterative(x, 1.0, 0.3), 1.0, 0.3), 1.0, 0.3) - x,
@@ -147,7 +152,7 @@ def test_period_three_orbit_points_are_roots_of_the_third_iterate():
 @pytest.mark.parametrize("f", [0.0, 0.03, 0.05, 0.055])
 def test_simultaneous_converges_to_the_lambert_w_stationary_point(f):
     """Gradient descent on L_DA (ridge 2λ) converges to W0((r - f)/(2λ)) (mpmath)."""
-    out = aj.classify_da_1d(1.0, R, f, LAM, scheme="simultaneous", n_transient=6_000)
+    out = aj.theory.classify_da(one(R, f, LAM), 1.0, scheme="simultaneous", n_transient=6_000)
     w_da = float(mpmath.lambertw((R - f) / (2 * LAM), 0).real)
     assert regime(out.regime) == "da"
     assert abs(float(out.w_final) - w_da) < 1e-9
@@ -158,11 +163,11 @@ def test_simultaneous_has_no_spurious_fixed_points():
     """w = w - η∇L ⇔ ∇L = 0: a gradient step cannot create fixed points."""
     eta = np.geomspace(0.1, 50, 24)[:, None]
     f = np.linspace(0, 0.4, 24)[None, :]
-    codes = np.asarray(aj.classify_da_1d(eta, R, f, LAM, scheme="simultaneous").regime)
-    assert not np.any(codes == aj.REGIMES.index("spurious"))
+    codes = np.asarray(aj.theory.classify_da(one(R, f, LAM), eta, scheme="simultaneous").regime)
+    assert not np.any(codes == aj.theory.REGIMES.index("spurious"))
     # Case 3 (no stationary point) at moderate eta: the run-off to −∞ is detected.
     case3 = (R - f) / (2 * LAM) < -1 / np.e
-    assert np.all(codes[:, case3[0]][eta[:, 0] > 0.5] == aj.REGIMES.index("divergent"))
+    assert np.all(codes[:, case3[0]][eta[:, 0] > 0.5] == aj.theory.REGIMES.index("divergent"))
 
 
 @pytest.mark.parametrize("side", [-1, 1])
@@ -173,21 +178,21 @@ def test_flow_basin_boundary_is_the_w_minus_one_maximum(side):
     w_max = float(mpmath.lambertw(z, -1).real)
     w0 = w_max + side * 1e-3
     # Leaving the unstable maximum is slow (rate |L''|/s per step): long transient.
-    out = aj.classify_da_1d(1.0, R, f, LAM, scheme="flow", w0=w0, n_transient=8_000)
+    out = aj.theory.classify_da(one(R, f, LAM), 1.0, scheme="flow", w0=w0, n_transient=8_000)
     assert regime(out.regime) == ("da" if side > 0 else "divergent")
     if side > 0:
         assert abs(float(out.w_final) - float(mpmath.lambertw(z, 0).real)) < 1e-9
 
 
 def test_branch_boundaries_match_the_lambert_w_branch_point():
-    lo, hi = aj.da_branch_boundaries(R, 2 * LAM)
+    lo, hi = aj.theory.case_boundaries(one(R, 0.0, 2 * LAM))
     assert float(lo) == 1.0
     # At f/r = hi the Lambert-W argument is exactly -1/e.
     assert (R - float(hi) * R) / (2 * LAM) == pytest.approx(-1 / np.e, rel=1e-14)
     just_in, just_out = (float(hi) - 1e-3) * R, (float(hi) + 1e-3) * R
     # Just past a saddle-node the flow lingers near the ghost: long transient.
-    flow = aj.classify_da_1d(
-        1.0, R, jnp.array([just_in, just_out]), LAM, scheme="flow", n_transient=20_000
+    flow = aj.theory.classify_da(
+        one(R, jnp.array([just_in, just_out]), LAM), 1.0, scheme="flow", n_transient=20_000
     )
     assert [regime(c) for c in flow.regime] == ["da", "divergent"]
 
@@ -197,13 +202,13 @@ def test_branch_boundaries_match_the_lambert_w_branch_point():
     "a,expected,period", [(2.5, "da", 1), (3.2, "periodic", 2), (3.5, "periodic", 4)]
 )
 def test_classify_orbit_logistic_map(a, expected, period):
-    out = aj.classify_orbit(lambda w: a * w * (1 - w), jnp.array([0.3]))
+    out = aj.theory.classify_orbit(lambda w: a * w * (1 - w), jnp.array([0.3]))
     assert regime(out.regime) == expected and int(out.period) == period
 
 
 def test_classify_orbit_logistic_lyapunov_is_ln2():
     """The logistic map at a = 4 has Lyapunov exponent ln 2 (Ulam–von Neumann)."""
-    out = aj.classify_orbit(
+    out = aj.theory.classify_orbit(
         lambda w: 4.0 * w * (1 - w), jnp.array([0.1234]), n_transient=100, n_record=20_000
     )
     assert regime(out.regime) == "chaotic"
@@ -212,8 +217,10 @@ def test_classify_orbit_logistic_lyapunov_is_ln2():
 
 
 def test_divergence_is_detected_before_overflow_float32():
-    out = aj.classify_da_1d(
-        jnp.float32(1.0), jnp.float32(R), jnp.float32(0.4), jnp.float32(LAM), scheme="simultaneous"
+    out = aj.theory.classify_da(
+        one(jnp.float32(R), jnp.float32(0.4), jnp.float32(LAM)),
+        jnp.float32(1.0),
+        scheme="simultaneous",
     )
     assert out.w_final.dtype == jnp.float32
     assert regime(out.regime) == "divergent"
@@ -223,8 +230,8 @@ def test_divergence_is_detected_before_overflow_float32():
 def test_float32_agrees_with_float64_on_theory_cases():
     eta = jnp.array([1.0, 1.0, 1.0, 0.1])
     f = jnp.array([0.02, 0.1, 0.3, 0.3])
-    out32 = aj.classify_da_1d(eta, R, f, LAM, dtype=jnp.float32)
-    out64 = aj.classify_da_1d(eta, R, f, LAM, dtype=jnp.float64)
+    out32 = aj.theory.classify_da(one(R, f, LAM), eta, dtype=jnp.float32)
+    out64 = aj.theory.classify_da(one(R, f, LAM), eta, dtype=jnp.float64)
     assert out32.lyapunov.dtype == jnp.float32
     np.testing.assert_array_equal(out32.regime, out64.regime)
     assert [regime(c) for c in out32.regime] == ["da", "spurious", "periodic", "chaotic"]
@@ -235,42 +242,42 @@ def test_float32_agrees_with_float64_on_theory_cases():
 # ----------------------------------------------------------------------------- jit / vmap / grad
 def test_step_jit_vmap_grad():
     w = jnp.linspace(-3.0, 2.0, 7)
-    direct = aj.da_step_1d(w, 0.7, R, 0.1, LAM)
-    jitted = jax.jit(lambda x: aj.da_step_1d(x, 0.7, R, 0.1, LAM))(w)
-    vmapped = jax.vmap(lambda x: aj.da_step_1d(x, 0.7, R, 0.1, LAM))(w)
+    direct = aj.theory.da_step(one(R, 0.1, LAM), w, 0.7)
+    jitted = jax.jit(lambda x: aj.theory.da_step(one(R, 0.1, LAM), x, 0.7))(w)
+    vmapped = jax.vmap(lambda x: aj.theory.da_step(one(R, 0.1, LAM), x, 0.7))(w)
     np.testing.assert_allclose(jitted, direct, rtol=1e-14)
     np.testing.assert_allclose(vmapped, direct, rtol=1e-14)
     np.testing.assert_allclose(direct, np_iterative(np.asarray(w), 0.7, 0.1), rtol=1e-14)
-    grads = jax.vmap(jax.grad(lambda x: aj.da_step_1d(x, 0.7, R, 0.1, LAM)))(w)
+    grads = jax.vmap(jax.grad(lambda x: aj.theory.da_step(one(R, 0.1, LAM), x, 0.7)))(w)
     np.testing.assert_allclose(grads, np_iterative_deriv(np.asarray(w), 0.7, 0.1), rtol=1e-12)
 
 
 def test_classify_under_jit_and_vmap():
     f = jnp.array([0.02, 0.1, 0.3])
-    ref = aj.classify_da_1d(1.0, R, f, LAM)
-    jitted = jax.jit(lambda ff: aj.classify_da_1d(1.0, R, ff, LAM))(f)
-    vmapped = jax.vmap(lambda ff: aj.classify_da_1d(1.0, R, ff, LAM))(f)
+    ref = aj.theory.classify_da(one(R, f, LAM), 1.0)
+    jitted = jax.jit(lambda ff: aj.theory.classify_da(one(R, ff, LAM), 1.0))(f)
+    vmapped = jax.vmap(lambda ff: aj.theory.classify_da(one(R, ff, LAM), 1.0))(f)
     for got in (jitted, vmapped):
         np.testing.assert_array_equal(got.regime, ref.regime)
         np.testing.assert_allclose(got.w_final, ref.w_final, rtol=1e-12)
     # chunking does not change results
-    chunked = aj.classify_da_1d(1.0, R, f, LAM, chunk_size=1)
+    chunked = aj.theory.classify_da(one(R, f, LAM), 1.0, chunk_size=1)
     np.testing.assert_array_equal(chunked.regime, ref.regime)
 
 
 def test_validation_errors():
     with pytest.raises(ValueError, match="scheme"):
-        aj.classify_da_1d(1.0, R, 0.1, LAM, scheme="bogus")
-    with pytest.raises(ValueError, match="eta"):
-        aj.classify_da_1d(0.0, R, 0.1, LAM)
-    with pytest.raises(ValueError, match="f"):
-        aj.da_step_1d(1.0, 1.0, R, -0.1, LAM)
+        aj.theory.classify_da(one(R, 0.1, LAM), 1.0, scheme="bogus")
+    with pytest.raises(ValueError, match="learning_rate"):
+        aj.theory.classify_da(one(R, 0.1, LAM), 0.0)
+    with pytest.raises(ValueError, match="alpha"):
+        aj.theory.da_step(one(R, -0.1, LAM), 1.0, 1.0)
     with pytest.raises(ValueError, match="n_record"):
-        aj.classify_da_1d(1.0, R, 0.1, LAM, n_record=10)
+        aj.theory.classify_da(one(R, 0.1, LAM), 1.0, n_record=10)
     with pytest.raises(ValueError, match="rho"):
-        aj.classify_da_2d(1.0, 0.05, rho=1.0)
+        aj.theory.classify_da(aj.Block(1.0, 0.05, 0.01), 1.0)
     with pytest.raises(ValueError, match="w0"):
-        aj.classify_da_2d(1.0, 0.05, w0=(1.0, 2.0, 3.0))
+        aj.theory.classify_da(aj.Block(0.8, 0.05, 0.01), 1.0, w0=(1.0, 2.0, 3.0))
 
 
 # ----------------------------------------------------------------------------- 2-D block (§3)
@@ -295,9 +302,11 @@ def np_grad_lda_2d(w, alpha, lam_da=2 * LAM):
 
 def test_2d_iterative_matches_numpy_and_fixed_points_are_roots():
     w = np.array([0.7, -0.4])
-    got = aj.da_step_2d(jnp.asarray(w), 0.9, 0.05)
+    got = aj.theory.da_step(aj.Block(0.8, 0.05, 0.01), jnp.asarray(w), 0.9)
     np.testing.assert_allclose(got, np_iterative_2d(w, 0.9, 0.05), rtol=1e-14)
-    out = aj.classify_da_2d(jnp.array([0.5, 5.0]), jnp.array([0.02, 0.05]), n_transient=6_000)
+    out = aj.theory.classify_da(
+        aj.Block(0.8, jnp.array([0.02, 0.05]), 0.01), jnp.array([0.5, 5.0]), n_transient=6_000
+    )
     for k in range(2):
         assert regime(out.regime[k]) == "da"
         e, al = [0.5, 5.0][k], [0.02, 0.05][k]
@@ -306,20 +315,25 @@ def test_2d_iterative_matches_numpy_and_fixed_points_are_roots():
 
 
 def test_2d_simultaneous_fixed_point_is_stationary_and_flow_agrees():
-    out = aj.classify_da_2d(1.0, 0.05, scheme="simultaneous", n_transient=6_000)
-    flow = aj.classify_da_2d(1.0, 0.05, scheme="flow")
+    out = aj.theory.classify_da(
+        aj.Block(0.8, 0.05, 0.01), 1.0, scheme="simultaneous", n_transient=6_000
+    )
+    flow = aj.theory.classify_da(aj.Block(0.8, 0.05, 0.01), 1.0, scheme="flow")
     assert regime(out.regime) == "da" and regime(flow.regime) == "da"
     # Independent: scipy root of the hand-written gradient of L_DA (ridge 2λ).
     root = optimize.fsolve(lambda v: np_grad_lda_2d(v, 0.05), np.ones(2), xtol=1e-13)
     np.testing.assert_allclose(out.w_final, root, atol=1e-9)
     np.testing.assert_allclose(flow.w_final, root, atol=1e-9)
     # Beyond the last alpha with a stationary point the flow diverges.
-    assert regime(aj.classify_da_2d(1.0, 0.3, scheme="flow").regime) == "divergent"
+    assert (
+        regime(aj.theory.classify_da(aj.Block(0.8, 0.3, 0.01), 1.0, scheme="flow").regime)
+        == "divergent"
+    )
 
 
 def test_2d_spurious_fixed_point_exists():
     """The η² term stops the divergence in 2-D too: a fixed point where the flow diverges."""
-    out = aj.classify_da_2d(10.0, 0.2, n_transient=6_000)
+    out = aj.theory.classify_da(aj.Block(0.8, 0.2, 0.01), 10.0, n_transient=6_000)
     assert regime(out.regime) == "spurious"
     w = np.asarray(out.w_final)
     np.testing.assert_allclose(np_iterative_2d(w, 10.0, 0.2), w, atol=1e-9)
@@ -330,7 +344,9 @@ def test_2d_spurious_fixed_point_exists():
 def test_2d_step_jacobian_and_boundaries_grad():
     """jax.jacfwd of the 2-D map against central differences of the NumPy map."""
     w = np.array([0.3, -0.2])
-    jac = np.asarray(jax.jacfwd(lambda v: aj.da_step_2d(v, 0.9, 0.1))(jnp.asarray(w)))
+    jac = np.asarray(
+        jax.jacfwd(lambda v: aj.theory.da_step(aj.Block(0.8, 0.1, 0.01), v, 0.9))(jnp.asarray(w))
+    )
     h = 1e-6
     fd = np.stack(
         [
@@ -340,10 +356,12 @@ def test_2d_step_jacobian_and_boundaries_grad():
         axis=1,
     )
     np.testing.assert_allclose(jac, fd, atol=1e-8)  # central differences: O(h^2) + eps/h
-    batched = jax.vmap(lambda v: aj.da_step_2d(v, 0.9, 0.1))(jnp.stack([jnp.asarray(w)] * 3))
+    batched = jax.vmap(lambda v: aj.theory.da_step(aj.Block(0.8, 0.1, 0.01), v, 0.9))(
+        jnp.stack([jnp.asarray(w)] * 3)
+    )
     np.testing.assert_allclose(batched[1], np_iterative_2d(w, 0.9, 0.1), rtol=1e-14)
-    # d/d(lam_da) of the case-2/3 boundary 1 + lam_da/(e r) is 1/(e r).
-    slope = jax.grad(lambda lam: aj.da_branch_boundaries(0.05, lam)[1])(0.02)
+    # d/d(lam) of the case-2/3 boundary 1 + lam/(e r) (lam the ridge of L_DA) is 1/(e r).
+    slope = jax.grad(lambda lam: aj.theory.case_boundaries(one(0.05, 0.0, lam))[1])(0.02)
     assert float(slope) == pytest.approx(1 / (np.e * 0.05), rel=1e-14)
 
 
@@ -353,6 +371,6 @@ def test_float32_and_float64_atlases_agree():
     rounding can flip): measured 99.6% agreement on a 96x96 grid; require 97% here."""
     eta = np.geomspace(0.1, 100, 32)[:, None]
     fr = np.linspace(0, 8, 32)[None, :]
-    a = aj.classify_da_1d(eta, R, R * fr, LAM, dtype=jnp.float32)
-    b = aj.classify_da_1d(eta, R, R * fr, LAM, dtype=jnp.float64)
+    a = aj.theory.classify_da(one(R, R * fr, LAM), eta, dtype=jnp.float32)
+    b = aj.theory.classify_da(one(R, R * fr, LAM), eta, dtype=jnp.float64)
     assert np.mean(np.asarray(a.regime) == np.asarray(b.regime)) >= 0.97

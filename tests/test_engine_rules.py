@@ -72,7 +72,7 @@ def test_iterative_da_one_step_matches_numpy(loss, key) -> None:
     eta, eta_a, lam = 0.7, 0.3, 0.05
     w1 = w - eta * (_np_grad_mean(w, x, y, v, ~f, loss) + lam * w)
     w2 = w1 + eta_a * _np_grad_mean(w1, x, y, v, f, loss) - eta_a * lam * w1
-    rule = aj.iterative_da(eta, lam=lam, loss=loss, ascent_lr=eta_a)
+    rule = aj.iterative_da(eta, lam=lam, loss=loss, ascent_learning_rate=eta_a)
     out, _ = rule.step(jnp.asarray(w), rule.init(jnp.asarray(w)), d)
     np.testing.assert_allclose(out, w2, rtol=1e-13)
 
@@ -168,18 +168,18 @@ def test_custom_rule_runs_and_sweeps_like_builtin() -> None:
 
 
 def test_rule_bad_input() -> None:
-    with pytest.raises(ValueError, match="lr"):
+    with pytest.raises(ValueError, match="learning_rate"):
         aj.retrain(lam=0.1)
-    with pytest.raises(ValueError, match="lr"):
+    with pytest.raises(ValueError, match="learning_rate"):
         aj.retrain(0.1, optimizer=optax.sgd(0.1))
-    with pytest.raises(ValueError, match="lr"):
+    with pytest.raises(ValueError, match="learning_rate"):
         aj.simultaneous_da(-0.1)
     with pytest.raises(ValueError, match="lam"):
         aj.pretrain(0.1, lam=-1.0)
     with pytest.raises(ValueError, match="loss"):
         aj.gradient_ascent(0.1, loss="hinge")
-    with pytest.raises(ValueError, match="ascent_lr"):
-        aj.iterative_da(0.1, ascent_lr=0.0)
+    with pytest.raises(ValueError, match="ascent_learning_rate"):
+        aj.iterative_da(0.1, ascent_learning_rate=0.0)
     with pytest.raises(TypeError, match="optimizer"):
         aj.retrain(optimizer="adam")
 

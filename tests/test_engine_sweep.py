@@ -300,3 +300,29 @@ def test_peak_memory_flat_in_S_at_fixed_chunk() -> None:
     assert temp_bytes(64000, 64) <= 1.01 * base
     # without chunks the temporaries grow with S (16x the seeds here): the check can fail
     assert temp_bytes(65536, None) > 8 * base
+
+
+def test_sweep_progress_reports_blocks_and_matches_one_call() -> None:
+    def f(a, b):
+        return {"s": a + b, "p": a * b}
+
+    a = jnp.arange(7.0)
+    seen: list[tuple[int, int]] = []
+    got = aj.sweep(
+        f, a, 2.0, in_axes=(0, None), progress=lambda d, n: seen.append((d, n)), progress_every=3
+    )
+    assert seen == [(3, 7), (6, 7), (7, 7)]  # the last block is padded to 3 rows and stripped
+    np.testing.assert_array_equal(got["s"], np.arange(7.0) + 2.0)
+    np.testing.assert_array_equal(got["p"], np.arange(7.0) * 2.0)
+    ref = aj.sweep(f, a, 2.0, in_axes=(0, None))
+    np.testing.assert_array_equal(got["s"], ref["s"])
+    # default block: about 20 progress steps
+    seen.clear()
+    aj.sweep(f, jnp.arange(40.0), jnp.ones(40), progress=lambda d, n: seen.append(d))
+    assert seen == list(range(2, 41, 2))
+    with pytest.raises(ValueError, match="progress_every"):
+        aj.sweep(f, a, a, progress=lambda d, n: None, progress_every=0)
+    with pytest.raises(ValueError, match="progress_every"):
+        aj.sweep(f, a, a, progress_every=2)
+    with pytest.raises(TypeError, match="progress"):
+        aj.sweep(f, a, a, progress=3)

@@ -35,7 +35,7 @@ def _hoeffding_reference(t: float, n_f: int, n_t: int) -> float:
 @pytest.mark.parametrize("n_f,n_t", [(1, 1), (10, 100), (50, 1000), (500, 500)])
 @pytest.mark.parametrize("t", [0.0, 0.05, 0.2, 0.7])
 def test_bound_matches_term_by_term_hoeffding(t, n_f, n_t) -> None:
-    got = float(aj.lemma1_bound(t, n_f, n_t))
+    got = float(aj.theory.lemma1_bound(t, n_f, n_t))
     # float64 evaluation of one exp: agreement to a few ulp
     assert got == pytest.approx(_hoeffding_reference(t, n_f, n_t), rel=1e-13)
 
@@ -50,22 +50,24 @@ def test_bound_dominates_exact_binomial_gap_tail(p, n_f, n_t) -> None:
     gap = np.abs(a[:, None] / n_f - b[None, :] / n_t)
     for t in np.unique(gap):
         exact = joint[gap >= t - 1e-12].sum()
-        assert exact <= float(aj.lemma1_bound(t, n_f, n_t)) + 1e-12
+        assert exact <= float(aj.theory.lemma1_bound(t, n_f, n_t)) + 1e-12
 
 
 def test_threshold_inverts_bound_and_transforms() -> None:
     deltas = jnp.array([1e-6, 0.01, 0.05, 0.5, 1.0])
-    t = aj.lemma1_threshold(deltas, 40, 300)
-    np.testing.assert_allclose(aj.lemma1_bound(t, 40, 300), deltas, rtol=1e-12)
+    t = aj.theory.lemma1_threshold(deltas, 40, 300)
+    np.testing.assert_allclose(aj.theory.lemma1_bound(t, 40, 300), deltas, rtol=1e-12)
     # jit / vmap agree with eager; grad of the bound in t is the analytic derivative
-    f = jax.jit(jax.vmap(aj.lemma1_bound, in_axes=(0, None, None)))
-    np.testing.assert_allclose(f(t, 40, 300), aj.lemma1_bound(t, 40, 300), rtol=1e-14)
+    f = jax.jit(jax.vmap(aj.theory.lemma1_bound, in_axes=(0, None, None)))
+    np.testing.assert_allclose(f(t, 40, 300), aj.theory.lemma1_bound(t, 40, 300), rtol=1e-14)
     s = 1 / 40 + 1 / 300
     for tv in (0.01, 0.1, 0.3):
         want = -4 * tv / s * 2 * math.exp(-2 * tv**2 / s)
-        assert float(jax.grad(aj.lemma1_bound)(tv, 40, 300)) == pytest.approx(want, rel=1e-12)
+        assert float(jax.grad(aj.theory.lemma1_bound)(tv, 40, 300)) == pytest.approx(
+            want, rel=1e-12
+        )
     # float32 in, float32 out
-    assert aj.lemma1_bound(jnp.float32(0.1), 10, 10).dtype == jnp.float32
+    assert aj.theory.lemma1_bound(jnp.float32(0.1), 10, 10).dtype == jnp.float32
 
 
 @pytest.mark.parametrize(
@@ -74,13 +76,13 @@ def test_threshold_inverts_bound_and_transforms() -> None:
 )
 def test_bound_rejects_bad_input(args, name) -> None:
     with pytest.raises(ValueError, match=name):
-        aj.lemma1_bound(*args)
+        aj.theory.lemma1_bound(*args)
 
 
 def test_threshold_rejects_bad_delta() -> None:
     for bad in (0.0, -0.1, 1.5):
         with pytest.raises(ValueError, match="delta"):
-            aj.lemma1_threshold(bad, 10, 10)
+            aj.theory.lemma1_threshold(bad, 10, 10)
 
 
 def test_tail_frequency_matches_numpy() -> None:
@@ -88,9 +90,9 @@ def test_tail_frequency_matches_numpy() -> None:
     ts = np.linspace(0, 0.4, 17)
     want = [(np.abs(g) >= t).mean() for t in ts]
     # the same counts over 1000 draws; the division may round differently by 1 ulp
-    np.testing.assert_allclose(aj.tail_frequency(g, ts), want, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(aj.theory.tail_frequency(g, ts), want, rtol=0, atol=1e-15)
     with pytest.raises(ValueError, match="gaps"):
-        aj.tail_frequency(np.zeros((2, 2)), 0.1)
+        aj.theory.tail_frequency(np.zeros((2, 2)), 0.1)
 
 
 # ----------------------------------------------------------------------------- forget masks
@@ -186,7 +188,7 @@ def test_oracle_matches_sklearn_logistic_regression(key) -> None:
     # nonuniform multiplicities: sklearn's sample_weight; C = 1 / (lam * sum of retain weights)
     weight = np.asarray(jax.random.uniform(jax.random.key(7), (120,), minval=0.5, maxval=2.0))
     data = data._replace(weight=jnp.asarray(weight))
-    w = np.asarray(aj.train_oracle(data, LAM))
+    w = np.asarray(aj.train_oracle(data, LAM, loss="logistic"))
     clf = LogisticRegression(
         C=1 / (LAM * weight[keep].sum()), fit_intercept=False, tol=1e-13, max_iter=100000
     )
@@ -221,9 +223,11 @@ def test_oracle_ignores_forget_rows_and_pretrains_with_empty_mask(key) -> None:
         weight=data.weight[keep],
     )
     np.testing.assert_allclose(
-        aj.train_oracle(data, LAM), aj.train_oracle(retain_only, LAM), atol=1e-12
+        aj.train_oracle(data, LAM, loss="logistic"),
+        aj.train_oracle(retain_only, LAM, loss="logistic"),
+        atol=1e-12,
     )
-    w_d = aj.train_oracle(data._replace(forget=jnp.zeros(120, bool)), LAM)
+    w_d = aj.train_oracle(data._replace(forget=jnp.zeros(120, bool)), LAM, loss="logistic")
     g = jax.grad(aj.pretrain_objective)(w_d, data, LAM, "logistic")
     assert float(jnp.abs(g).max()) < 1e-12
 
@@ -232,14 +236,14 @@ def test_oracle_float32_vmap_jit_and_implicit_grad(key) -> None:
     keys = jax.random.split(key, 3)
     batch = jax.vmap(lambda k: _data(k))(keys)
     single = jax.jit(aj.train_oracle)
-    f64 = jax.jit(jax.vmap(lambda d: aj.train_oracle(d, LAM)))(batch)
+    f64 = jax.jit(jax.vmap(lambda d: aj.train_oracle(d, LAM, loss="logistic")))(batch)
     for i in range(3):
         one = jax.tree_util.tree_map(lambda a, i=i: a[i], batch)
         np.testing.assert_allclose(f64[i], single(one, LAM), atol=1e-12)
     b32 = jax.tree_util.tree_map(
         lambda a: a.astype(jnp.float32) if a.dtype == jnp.float64 else a, batch
     )
-    f32 = jax.vmap(lambda d: aj.train_oracle(d, LAM))(b32)
+    f32 = jax.vmap(lambda d: aj.train_oracle(d, LAM, loss="logistic"))(b32)
     assert f32.dtype == jnp.float32
     # float32 gradient resolution ~1e-7 over lam = 0.02 curvature: ~1e-5 in w
     np.testing.assert_allclose(f32, f64, atol=1e-4)
@@ -248,7 +252,7 @@ def test_oracle_float32_vmap_jit_and_implicit_grad(key) -> None:
 
     @jax.jit
     def first(lam):
-        return aj.train_oracle(one, lam)[0]
+        return aj.train_oracle(one, lam, loss="logistic")[0]
 
     h = 1e-5
     fd = (first(LAM + h) - first(LAM - h)) / (2 * h)
@@ -260,9 +264,9 @@ def test_oracle_refuses_bad_input(key) -> None:
     data = _data(key)
     for lam in (0.0, -1.0):
         with pytest.raises(ValueError, match="lam"):
-            aj.train_oracle(data, lam)
+            aj.train_oracle(data, lam, loss="logistic")
     with pytest.raises(ValueError, match="max_iter"):
-        aj.train_oracle(data, LAM, max_iter=0)
+        aj.train_oracle(data, LAM, max_iter=0, loss="logistic")
 
 
 # ----------------------------------------------------------------------------- Lemma 1 by MC
@@ -273,7 +277,7 @@ def _gaps(key, draws, n, n_forget, n_test, pretrained=False):
         test = aj.gaussian_mixture_data(kt, n_test, 2, 1.0)
         mask = aj.sample_forget_mask(kf, n, n_forget)
         fit = data if pretrained else data._replace(forget=mask)
-        w = aj.train_oracle(fit, LAM)
+        w = aj.train_oracle(fit, LAM, loss="logistic")
         return aj.accuracy(w, data.x, data.y, mask) - aj.accuracy(w, test.x, test.y)
 
     return np.asarray(jax.jit(jax.vmap(one))(jax.random.split(key, draws)))
@@ -285,7 +289,8 @@ def test_monte_carlo_tail_respects_lemma1(key) -> None:
     # sup over t of (tail frequency - bound): exact at the attained |gap| values
     ts = np.unique(np.abs(gaps))
     excess = np.max(
-        np.asarray(aj.tail_frequency(gaps, ts)) - np.minimum(1, aj.lemma1_bound(ts, nf, nt))
+        np.asarray(aj.theory.tail_frequency(gaps, ts))
+        - np.minimum(1, aj.theory.lemma1_bound(ts, nf, nt))
     )
     # DKW (Massart): P(sup_t |q_hat - q| > eps) <= 2 exp(-2 N eps^2); eps at level 1e-3
     eps = math.sqrt(math.log(2 / 1e-3) / (2 * draws))
@@ -303,3 +308,38 @@ def test_monte_carlo_negative_control_pretrained_model(key) -> None:
     draws = 3000
     gaps = _gaps(key, draws, 60, 10, 60, pretrained=True)
     assert gaps.mean() > 4 * gaps.std() / math.sqrt(draws)
+
+
+# ----------------------------------------------------------------------------- verdict
+def test_dkw_band_matches_massart_and_bonferroni() -> None:
+    # 2 exp(-2 N eps^2) = level / n_tests at the returned eps (solved here by bisection)
+    n, level, k = 1000, 0.01, 4
+    eps = scipy.optimize.brentq(lambda e: 2 * math.exp(-2 * n * e * e) - level / k, 1e-6, 1.0)
+    assert aj.theory.dkw_band(n, level=level, n_tests=k) == pytest.approx(eps, rel=1e-10)
+    with pytest.raises(ValueError, match="level"):
+        aj.theory.dkw_band(100, level=1.5)
+    with pytest.raises(ValueError, match="draws"):
+        aj.theory.dkw_band(0)
+
+
+def test_lemma1_verdict_flags_a_violation_beyond_the_band() -> None:
+    """The verdict is not vacuous: gaps far above the bound's scale are flagged."""
+    gaps = np.full(1000, 0.9)  # |gap| = 0.9 always, bound(0.9; 5, 60) ~ 0.001
+    res = aj.theory.lemma1_verdict(gaps, 5, 60, eps=0.05)
+    assert res.violation and res.max_excess > 0.9
+    ok = aj.theory.lemma1_verdict(np.zeros(1000), 5, 60, eps=0.05)
+    assert not ok.violation and ok.bound_vacuous_at_every_attained_t
+
+
+def test_lemma1_verdict_sup_matches_a_plain_numpy_scan() -> None:
+    rng = np.random.default_rng(0)
+    gaps = rng.normal(0.0, 0.08, 500)
+    nf, nt = 50, 400
+    ts = np.unique(np.abs(gaps))
+    q = (np.abs(gaps)[:, None] >= ts[None, :]).mean(axis=0)
+    b = np.minimum(1.0, 2 * np.exp(-2 * ts**2 / (1 / nf + 1 / nt)))
+    ex = np.where(b < 1, q - b, -np.inf)
+    res = aj.theory.lemma1_verdict(gaps, nf, nt, eps=0.01)
+    assert res.max_excess == pytest.approx(ex.max(), abs=1e-12)
+    assert res.t_at_max_excess == ts[np.argmax(ex)]
+    assert res.violation == (ex.max() > 0.01)

@@ -85,10 +85,10 @@ def test_accuracy_names_the_mismatched_argument() -> None:
 
 def test_window_edges_checks_the_mask() -> None:
     with pytest.raises(ValueError, match="mask must have the shape of alphas"):
-        aj.window_edges([0.1, 0.2, 0.3], [True, False])
+        aj.theory.window_edges([0.1, 0.2, 0.3], [True, False])
     with pytest.raises(TypeError, match="mask must be boolean"):
-        aj.window_edges([0.1, 0.2], [1, 0])
-    assert aj.window_edges([0.1, 0.2, 0.3], np.array([False, True, True])) == (0.2, 0.3)
+        aj.theory.window_edges([0.1, 0.2], [1, 0])
+    assert aj.theory.window_edges([0.1, 0.2, 0.3], np.array([False, True, True])) == (0.2, 0.3)
 
 
 @pytest.mark.parametrize(

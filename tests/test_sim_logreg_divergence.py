@@ -3,7 +3,7 @@
 References are independent of the code under test: the exact points come from
 ``scipy.optimize.root`` on the gradients written here in NumPy, so the simulated
 endpoints (engine + gradient descent) are checked against scipy, not against
-``ascentjax.solve_block``.
+``ascentjax.theory.solve``.
 """
 
 from __future__ import annotations

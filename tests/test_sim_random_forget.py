@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 
-import numpy as np
 import pytest
 
 from sims import random_forget
@@ -80,15 +79,6 @@ def test_cli_tiny_run_writes_outputs_and_respects_the_bound(
     table = (out / "table.md").read_text()
     assert "| gaussian |" in table and "GA" in table and "iterative DA" in table
     rerun_identical(random_forget.main, TINY, out)
-
-
-def test_judge_flags_a_violation_beyond_the_band() -> None:
-    """The verdict is not vacuous: gaps far above the bound's scale are flagged."""
-    gaps = np.full(1000, 0.9)  # |gap| = 0.9 always, bound(0.9; 5, 60) ~ 0.001
-    res = random_forget.judge(gaps, 5, 60, eps=0.05)
-    assert res["violation"] and res["max_excess"] > 0.9
-    ok = random_forget.judge(np.zeros(1000), 5, 60, eps=0.05)
-    assert not ok["violation"]
 
 
 @pytest.mark.parametrize(

@@ -100,7 +100,7 @@ GRID = _grid()
 # ----------------------------------------------------------------------------- closed forms
 def test_closed_forms_vs_brentq_and_minimize_scalar() -> None:
     nb, al, lam, nr, nf = (jnp.asarray(GRID[:, i]) for i in range(5))
-    sol = aj.one_coordinate_solution(nb, al, lam, nr, nf)
+    sol = aj.theory.solve(aj.OneCoordinate(al, lam, block_size=nb, n_retain=nr, n_forget=nf))
     seen = set()
     for i, (nb_, a_, l_, nr_, nf_) in enumerate(GRID):
         c_d, c_r, c_da = _weights(nb_, a_, nr_, nf_)
@@ -144,7 +144,9 @@ def test_closed_forms_vs_brentq_and_minimize_scalar() -> None:
 
 def test_case3_derivative_has_no_root_and_flow_diverges() -> None:
     nb, al, lam, nr, nf = (jnp.asarray(GRID[:, i]) for i in range(5))
-    case = np.asarray(aj.one_coordinate_solution(nb, al, lam, nr, nf).case)
+    case = np.asarray(
+        aj.theory.solve(aj.OneCoordinate(al, lam, block_size=nb, n_retain=nr, n_forget=nf)).case
+    )
     assert np.count_nonzero(case == 3) >= 9
     for (nb_, a_, l_, nr_, nf_), k in zip(GRID, case):
         if k != 3:
@@ -165,9 +167,13 @@ def test_case3_derivative_has_no_root_and_flow_diverges() -> None:
 def test_boundary_alpha_zero_gives_da_exactly_zero() -> None:
     # alpha = |F|/|R| exactly representable: alpha |R| == |F| in floating point
     for nb, nr, nf, lam in ((5.0, 100.0, 25.0, 0.01), (2.0, 64.0, 8.0, 0.5), (1.0, 4.0, 1.0, 1e-4)):
-        a0, _ = aj.da_case_boundaries(nb, lam, nr, nf)
+        a0, _ = aj.theory.case_boundaries(
+            aj.OneCoordinate(0.0, lam, block_size=nb, n_retain=nr, n_forget=nf)
+        )
         assert float(a0) == nf / nr
-        sol = aj.one_coordinate_solution(nb, nf / nr, lam, nr, nf)
+        sol = aj.theory.solve(
+            aj.OneCoordinate(nf / nr, lam, block_size=nb, n_retain=nr, n_forget=nf)
+        )
         assert float(sol.da) == 0.0 and int(sol.case) == 1
     # alpha = fl(|F|/|R|) not exact in binary: the rounding is snapped, w_DA = 0 under
     # eager, jit and vmap alike (with or without FMA contraction)
@@ -175,13 +181,16 @@ def test_boundary_alpha_zero_gives_da_exactly_zero() -> None:
         jnp.asarray(v) for v in ((50.0, 5.0, 3.0), (900.0, 100.0, 70.0), (100.0, 10.0, 30.0))
     )
     a = nf / nr
-    for f in (aj.one_coordinate_solution, jax.jit(aj.one_coordinate_solution)):
-        sol = f(nb, a, 0.01, nr, nf)
+    problems = aj.OneCoordinate(a, jnp.full(3, 0.01), block_size=nb, n_retain=nr, n_forget=nf)
+    for f in (aj.theory.solve, jax.jit(aj.theory.solve)):
+        sol = f(problems)
         assert np.all(np.asarray(sol.da) == 0.0) and np.all(np.asarray(sol.case) == 1)
-    sol = jax.vmap(aj.one_coordinate_solution, (0, 0, None, 0, 0))(nb, a, 0.01, nr, nf)
+    sol = jax.vmap(aj.theory.solve)(problems)
     assert np.all(np.asarray(sol.da) == 0.0) and np.all(np.asarray(sol.case) == 1)
     # one ulp-scale step further is a genuine case 2 (not swallowed by the snapping)
-    sol = aj.one_coordinate_solution(5.0, 0.1 * (1 + 1e-14), 0.01, 100.0, 10.0)
+    sol = aj.theory.solve(
+        aj.OneCoordinate(0.1 * (1 + 1e-14), 0.01, block_size=5.0, n_retain=100.0, n_forget=10.0)
+    )
     assert int(sol.case) == 2 and float(sol.da) < 0
 
 
@@ -199,17 +208,23 @@ def test_case2_case3_boundary_vs_independent_bisection() -> None:
             return res.fun
 
         a_ref = optimize.brentq(min_derivative, nf / nr * (1 + 1e-9), nf / nr * 3, xtol=1e-14)
-        a0, a1 = aj.da_case_boundaries(nb, lam, nr, nf)
+        a0, a1 = aj.theory.case_boundaries(
+            aj.OneCoordinate(0.0, lam, block_size=nb, n_retain=nr, n_forget=nf)
+        )
         assert float(a0) == pytest.approx(nf / nr, rel=1e-15)
         # the minimum of the derivative is quadratic in w but linear in alpha: brentq on
         # a minimum located to ~1e-6 in w still gives alpha to ~1e-10 relative
         assert float(a1) == pytest.approx(a_ref, rel=1e-8)
-        below = aj.one_coordinate_solution(nb, float(a1) * (1 - 1e-9), lam, nr, nf)
-        above = aj.one_coordinate_solution(nb, float(a1) * (1 + 1e-9), lam, nr, nf)
+        below = aj.theory.solve(
+            aj.OneCoordinate(float(a1) * (1 - 1e-9), lam, block_size=nb, n_retain=nr, n_forget=nf)
+        )
+        above = aj.theory.solve(
+            aj.OneCoordinate(float(a1) * (1 + 1e-9), lam, block_size=nb, n_retain=nr, n_forget=nf)
+        )
         assert int(below.case) == 2 and int(above.case) == 3
         # at the boundary both branches meet at -1 (square-root singularity: the 1-ulp
         # rounding of z ~ 1e-16 moves W by ~sqrt(2e * 1e-16) ~ 2e-8)
-        at = aj.one_coordinate_solution(nb, a1, lam, nr, nf)
+        at = aj.theory.solve(aj.OneCoordinate(a1, lam, block_size=nb, n_retain=nr, n_forget=nf))
         if int(at.case) == 2:
             assert float(at.da) == pytest.approx(-1.0, abs=1e-6)
             assert float(at.da_max) == pytest.approx(-1.0, abs=1e-6)
@@ -219,9 +234,13 @@ def test_case2_case3_boundary_vs_independent_bisection() -> None:
 
 def test_near_branch_point_vs_mpmath() -> None:
     nb, nr, nf, lam = 5.0, 100.0, 10.0, 0.01
-    _, a1 = aj.da_case_boundaries(nb, lam, nr, nf)
+    _, a1 = aj.theory.case_boundaries(
+        aj.OneCoordinate(0.0, lam, block_size=nb, n_retain=nr, n_forget=nf)
+    )
     alphas = float(a1) * (1 - np.array([1e-4, 1e-6, 1e-8]))
-    sol = aj.one_coordinate_solution(nb, jnp.asarray(alphas), lam, nr, nf)
+    sol = aj.theory.solve(
+        aj.OneCoordinate(jnp.asarray(alphas), lam, block_size=nb, n_retain=nr, n_forget=nf)
+    )
     z = (1 - alphas * nr / nf) * nb / (lam * nr)
     for i, zi in enumerate(z):
         with mpmath.workdps(40):
@@ -250,7 +269,12 @@ def _w0(z):
 
 def test_lemma3_window_is_exactly_the_ordering_set() -> None:
     nb, nr, nf, lam, g = _dense()
-    lo, hi = (np.asarray(v) for v in aj.lemma3_window(nr, nf))
+    lo, hi = (
+        np.asarray(v)
+        for v in aj.theory.lemma3_window(
+            aj.OneCoordinate(0.0, 1.0, block_size=1.0, n_retain=nr, n_forget=nf)
+        )
+    )
     assert np.allclose(lo, nf**2 / (nr * (nf + nr + nf)), rtol=1e-15)
     assert np.array_equal(hi, nf / nr)
     # alpha uniformly over [0, 1.5 hi], plus the window end points themselves
@@ -271,7 +295,9 @@ def test_lemma3_window_is_exactly_the_ordering_set() -> None:
     strict_ordered = (wda < wd - tol) & (wd < wr - tol)
     assert not np.any(strict_ordered[strict_out]), "ordering outside the window"
     # the library's own solution agrees on a subsample
-    sol = aj.one_coordinate_solution(nb[ok], alpha[ok], lam[ok], nr[ok], nf[ok])
+    sol = aj.theory.solve(
+        aj.OneCoordinate(alpha[ok], lam[ok], block_size=nb[ok], n_retain=nr[ok], n_forget=nf[ok])
+    )
     assert np.allclose(np.asarray(sol.pretrained), wd[ok], rtol=1e-13, atol=1e-15)
     assert np.allclose(np.asarray(sol.oracle), wr[ok], rtol=1e-13, atol=1e-15)
 
@@ -281,11 +307,15 @@ def test_lemma4_bound_holds_on_dense_grid() -> None:
     alpha = np.minimum(g.uniform(0, 3, nb.size) * nf / nr, nf / nb)
     c_d, c_r, _ = _weights(nb, alpha, nr, nf)
     gap = np.abs(_w0(c_d / lam) - _w0(c_r / lam))
-    bound = np.asarray(aj.lemma4_bound(alpha, nr, nf))
+    bound = np.asarray(
+        aj.theory.lemma4_bound(
+            aj.OneCoordinate(alpha, 1.0, block_size=1.0, n_retain=nr, n_forget=nf)
+        )
+    )
     assert np.allclose(bound, np.abs(np.log((1 + alpha) * nr / (nr + nf))), rtol=1e-14, atol=0)
     # 1e-13 absolute: the rounding of two W values of size <= ~14 (never loosened beyond)
     assert np.all(gap <= bound + 1e-13), float(np.max(gap - bound))
-    sol = aj.one_coordinate_solution(nb, alpha, lam, nr, nf)
+    sol = aj.theory.solve(aj.OneCoordinate(alpha, lam, block_size=nb, n_retain=nr, n_forget=nf))
     libgap = np.abs(np.asarray(sol.pretrained - sol.oracle))
     assert np.all(libgap <= bound + 1e-13)
 
@@ -301,12 +331,14 @@ def test_lemma5_bound_holds_on_dense_grid_both_branches() -> None:
     zda = np.maximum(c_da / lam, -1 / math.e)
     wr = _w0(c_r / lam)
     w0, wm = _w0(zda), special.lambertw(np.minimum(zda, -1e-300), -1).real
-    bound = np.asarray(aj.lemma5_bound(nb, lam, nr))
+    bound = np.asarray(
+        aj.theory.lemma5_bound(aj.OneCoordinate(0.0, lam, block_size=nb, n_retain=nr))
+    )
     assert np.allclose(bound, wr, rtol=1e-13)
     tol = 1e-12 * np.maximum(1, wr)
     assert np.all(np.abs(wr - w0) >= bound - tol)
     assert np.all(np.abs(wr - wm) >= bound - tol)
-    sol = aj.one_coordinate_solution(nb, alpha, lam, nr, nf)
+    sol = aj.theory.solve(aj.OneCoordinate(alpha, lam, block_size=nb, n_retain=nr, n_forget=nf))
     has = np.asarray(sol.case) != 3
     assert has.mean() > 0.99
     assert np.all(np.abs(np.asarray(sol.oracle - sol.da))[has] >= bound[has] - tol[has])
@@ -318,7 +350,11 @@ def test_corollary1_along_the_path() -> None:
     nb, nr, nf = 5.0, 100.0, 10.0
     lams = 10.0 ** -np.arange(1, 13)
     for kappa in (-1.0, 0.0, 0.5):
-        p = aj.corollary1_path(nb, jnp.asarray(lams), nr, nf, kappa=kappa)
+        p = aj.theory.corollary1_path(
+            aj.OneCoordinate(0.0, 1.0, block_size=nb, n_retain=nr, n_forget=nf),
+            jnp.asarray(lams),
+            kappa,
+        )
         alpha = nf / nr + kappa * lams
         assert np.allclose(np.asarray(p.alpha), alpha, rtol=1e-15)
         c_d, c_r, c_da = _weights(nb, alpha, nr, nf)
@@ -339,7 +375,9 @@ def test_corollary1_along_the_path() -> None:
 def test_logistic_solutions_vs_brentq_and_uniqueness() -> None:
     rows = GRID[::3]
     nb, al, lam, nr, nf = (jnp.asarray(rows[:, i]) for i in range(5))
-    sol = aj.one_coordinate_solution(nb, al, lam, nr, nf, loss="logistic")
+    sol = aj.theory.solve(
+        aj.OneCoordinate(al, lam, block_size=nb, n_retain=nr, n_forget=nf, loss="logistic")
+    )
     assert np.all(np.asarray(sol.case) == 1) and np.all(np.isnan(np.asarray(sol.da_max)))
     for i, (nb_, a_, l_, nr_, nf_) in enumerate(rows):
         for got, c in zip(
@@ -359,12 +397,12 @@ def test_logistic_solutions_vs_brentq_and_uniqueness() -> None:
 def test_logistic_da_with_strong_ascent_many_regimes() -> None:
     # |c| >> 4 lam: the derivative is non-monotone, still exactly one root
     z = jnp.asarray([-1e4, -300.0, -10.0, -4.0, -0.5, 0.0, 0.3, 7.0, 1e5])
-    w = np.asarray(aj.stationary_margin(z, loss="logistic"))
+    w = np.asarray(aj.theory.stationary_margin(z, loss="logistic"))
     for zi, wi in zip(np.asarray(z), w):
         ref = _root(lambda v, zi=zi: v - zi * special.expit(-v), -abs(zi) - 1, abs(zi) + 1)
         assert wi == pytest.approx(ref, rel=1e-13, abs=1e-14)
     np.testing.assert_allclose(
-        np.asarray(aj.stationary_margin(jnp.asarray([0.5, 3.0]))),
+        np.asarray(aj.theory.stationary_margin(jnp.asarray([0.5, 3.0]))),
         _w0(np.array([0.5, 3.0])),
         rtol=1e-14,
     )
@@ -373,32 +411,55 @@ def test_logistic_da_with_strong_ascent_many_regimes() -> None:
 # ----------------------------------------------------------------------------- transforms
 def test_jit_vmap_match_eager_and_broadcast() -> None:
     alphas = jnp.linspace(0.0, 0.2, 9)
-    eager = aj.one_coordinate_solution(NB, alphas, LAM, NR, NF)
-    jitted = jax.jit(aj.one_coordinate_solution)(NB, alphas, LAM, NR, NF)
-    vm = jax.vmap(lambda a: aj.one_coordinate_solution(NB, a, LAM, NR, NF))(alphas)
+    eager = aj.theory.solve(aj.OneCoordinate(alphas, LAM, block_size=NB, n_retain=NR, n_forget=NF))
+    jitted = jax.jit(aj.theory.solve)(
+        aj.OneCoordinate(alphas, LAM, block_size=NB, n_retain=NR, n_forget=NF)
+    )
+    vm = jax.vmap(
+        lambda a: aj.theory.solve(aj.OneCoordinate(a, LAM, block_size=NB, n_retain=NR, n_forget=NF))
+    )(alphas)
     # jit/vmap may fuse differently: equal up to a few ulp (NaNs in the same places)
     for a, b, c in zip(eager, jitted, vm):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-15, atol=1e-15)
         np.testing.assert_allclose(np.asarray(a), np.asarray(c), rtol=1e-15, atol=1e-15)
-    f = jax.jit(lambda a: aj.one_coordinate_solution(NB, a, LAM, NR, NF, loss="logistic").da)
+    f = jax.jit(
+        lambda a: (
+            aj.theory.solve(
+                aj.OneCoordinate(a, LAM, block_size=NB, n_retain=NR, n_forget=NF, loss="logistic")
+            ).da
+        )
+    )
     np.testing.assert_allclose(
         np.asarray(f(alphas)),
-        np.asarray(aj.one_coordinate_solution(NB, alphas, LAM, NR, NF, loss="logistic").da),
+        np.asarray(
+            aj.theory.solve(
+                aj.OneCoordinate(
+                    alphas, LAM, block_size=NB, n_retain=NR, n_forget=NF, loss="logistic"
+                )
+            ).da
+        ),
         rtol=1e-15,
     )
-    grid = aj.one_coordinate_solution(NB, alphas[:, None], jnp.array([0.01, 0.1]), NR, NF)
+    grid = aj.theory.solve(
+        aj.OneCoordinate(
+            alphas[:, None], jnp.array([0.01, 0.1]), block_size=NB, n_retain=NR, n_forget=NF
+        )
+    )
     assert grid.case.dtype == jnp.int32
     for j, lam in enumerate((0.01, 0.1)):  # each column is the solution at that lambda
-        col = aj.one_coordinate_solution(NB, alphas, lam, NR, NF)
+        col = aj.theory.solve(
+            aj.OneCoordinate(alphas, lam, block_size=NB, n_retain=NR, n_forget=NF)
+        )
         for v, ref in zip(grid, col, strict=True):
             np.testing.assert_allclose(np.asarray(v)[:, j], np.asarray(ref), rtol=1e-15)
     # w_R does not depend on alpha, but every field has the broadcast input shape
     np.testing.assert_array_equal(np.asarray(eager.oracle), np.full(9, float(eager.oracle[0])))
-    lo, hi = jax.jit(aj.lemma3_window)(NR, NF)
+    problem = aj.OneCoordinate(0.0, 1.0, block_size=NB, n_retain=NR, n_forget=NF)
+    lo, hi = jax.jit(aj.theory.lemma3_window)(problem)
     # Lemma 3's window [|F|^2/(|R|(|F|+|D|)), |F|/|R|] with |D| = |R| + |F|
     np.testing.assert_allclose([lo, hi], [NF**2 / (NR * (2 * NF + NR)), NF / NR], rtol=1e-15)
-    p = jax.jit(aj.corollary1_path)(NB, jnp.array([0.1, 0.01]), NR, NF, 0.2)
-    q = aj.corollary1_path(NB, jnp.array([0.1, 0.01]), NR, NF, 0.2)
+    p = jax.jit(aj.theory.corollary1_path)(problem, jnp.array([0.1, 0.01]), 0.2)
+    q = aj.theory.corollary1_path(problem, jnp.array([0.1, 0.01]), 0.2)
     for v, ref in zip(p, q, strict=True):
         np.testing.assert_allclose(np.asarray(v), np.asarray(ref), rtol=1e-14)
 
@@ -406,7 +467,9 @@ def test_jit_vmap_match_eager_and_broadcast() -> None:
 @pytest.mark.parametrize("loss", ["exp", "logistic"])
 def test_grad_vs_finite_differences(loss: str) -> None:
     def f(a, lam):
-        sol = aj.one_coordinate_solution(NB, a, lam, NR, NF, loss=loss)
+        sol = aj.theory.solve(
+            aj.OneCoordinate(a, lam, block_size=NB, n_retain=NR, n_forget=NF, loss=loss)
+        )
         return jnp.stack([sol.pretrained, sol.oracle, sol.da])
 
     fwd = jax.jit(jax.jacfwd(f, argnums=(0, 1)))
@@ -426,24 +489,46 @@ def test_grad_vs_finite_differences(loss: str) -> None:
 
 
 def test_grad_is_finite_in_case3_and_for_da_max() -> None:
-    g = jax.grad(lambda a: aj.one_coordinate_solution(NB, a, LAM, NR, NF).oracle)(0.5)
+    g = jax.grad(
+        lambda a: (
+            aj.theory.solve(
+                aj.OneCoordinate(a, LAM, block_size=NB, n_retain=NR, n_forget=NF)
+            ).oracle
+        )
+    )(0.5)
     assert float(g) == 0.0
-    gm = jax.grad(lambda a: aj.one_coordinate_solution(NB, a, LAM, NR, NF).da_max)(0.104)
+    gm = jax.grad(
+        lambda a: (
+            aj.theory.solve(
+                aj.OneCoordinate(a, LAM, block_size=NB, n_retain=NR, n_forget=NF)
+            ).da_max
+        )
+    )(0.104)
     h = 1e-8
     fd = (
-        aj.one_coordinate_solution(NB, 0.104 + h, LAM, NR, NF).da_max
-        - aj.one_coordinate_solution(NB, 0.104 - h, LAM, NR, NF).da_max
+        aj.theory.solve(
+            aj.OneCoordinate(0.104 + h, LAM, block_size=NB, n_retain=NR, n_forget=NF)
+        ).da_max
+        - aj.theory.solve(
+            aj.OneCoordinate(0.104 - h, LAM, block_size=NB, n_retain=NR, n_forget=NF)
+        ).da_max
     ) / (2 * h)
     assert float(gm) == pytest.approx(float(fd), rel=1e-5)
 
 
 def test_float32_follows_input_dtype() -> None:
-    sol = aj.one_coordinate_solution(
-        NB, jnp.float32(0.05), jnp.float32(LAM), jnp.float32(NR), jnp.float32(NF)
+    sol = aj.theory.solve(
+        aj.OneCoordinate(
+            jnp.float32(0.05),
+            jnp.float32(LAM),
+            block_size=NB,
+            n_retain=jnp.float32(NR),
+            n_forget=jnp.float32(NF),
+        )
     )
     assert sol.pretrained.dtype == jnp.float32
     assert float(sol.oracle) == pytest.approx(_w0(5.0), rel=1e-6)
-    log = aj.stationary_margin(jnp.float32(5.0), loss="logistic")
+    log = aj.theory.stationary_margin(jnp.float32(5.0), loss="logistic")
     assert log.dtype == jnp.float32
 
 
@@ -451,8 +536,8 @@ def test_float32_follows_input_dtype() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "name"),
     [
-        (dict(n_block=-1.0), "n_block"),
-        (dict(n_block=0.0), "n_block"),
+        (dict(block_size=-1.0), "block_size"),
+        (dict(block_size=0.0), "block_size"),
         (dict(alpha=-0.1), "alpha"),
         (dict(lam=0.0), "lam"),
         (dict(lam=-1.0), "lam"),
@@ -465,31 +550,81 @@ def test_float32_follows_input_dtype() -> None:
     ],
 )
 def test_bad_input_raises_naming_the_argument(kwargs: dict, name: str) -> None:
-    args = dict(n_block=NB, alpha=0.05, lam=LAM, n_retain=NR, n_forget=NF) | kwargs
+    args = dict(block_size=NB, alpha=0.05, lam=LAM, n_retain=NR, n_forget=NF) | kwargs
     with pytest.raises(ValueError, match=name):
-        aj.one_coordinate_solution(**args)
+        aj.theory.solve(aj.OneCoordinate(**args))
 
 
 def test_bad_input_other_functions() -> None:
     with pytest.raises(ValueError, match="loss"):
-        aj.one_coordinate_solution(NB, 0.05, LAM, NR, NF, loss="hinge")
+        aj.theory.solve(
+            aj.OneCoordinate(0.05, LAM, block_size=NB, n_retain=NR, n_forget=NF, loss="hinge")
+        )
     with pytest.raises(ValueError, match="loss"):
-        aj.stationary_margin(1.0, loss="square")
+        aj.theory.stationary_margin(1.0, loss="square")
     with pytest.raises(ValueError, match="n_forget"):
-        aj.lemma3_window(NR, -1.0)
+        aj.theory.lemma3_window(
+            aj.OneCoordinate(0.0, 1.0, block_size=1.0, n_retain=NR, n_forget=-1.0)
+        )
     with pytest.raises(ValueError, match="alpha"):
-        aj.lemma4_bound(-0.5, NR, NF)
+        aj.theory.lemma4_bound(
+            aj.OneCoordinate(-0.5, 1.0, block_size=1.0, n_retain=NR, n_forget=NF)
+        )
     with pytest.raises(ValueError, match="lam"):
-        aj.lemma5_bound(NB, 0.0, NR)
+        aj.theory.lemma5_bound(aj.OneCoordinate(0.0, 0.0, block_size=NB, n_retain=NR))
     with pytest.raises(ValueError, match="lam"):
-        aj.da_case_boundaries(NB, -1.0, NR, NF)
+        aj.theory.case_boundaries(
+            aj.OneCoordinate(0.0, -1.0, block_size=NB, n_retain=NR, n_forget=NF)
+        )
     with pytest.raises(ValueError, match="kappa"):
-        aj.corollary1_path(NB, jnp.array([0.1]), NR, NF, kappa=10.0)
+        aj.theory.corollary1_path(
+            aj.OneCoordinate(0.0, 1.0, block_size=NB, n_retain=NR, n_forget=NF),
+            jnp.array([0.1]),
+            10.0,
+        )
     with pytest.raises(ValueError, match="lams"):
-        aj.corollary1_path(NB, jnp.array([0.1, 0.0]), NR, NF)
+        aj.theory.corollary1_path(
+            aj.OneCoordinate(0.0, 1.0, block_size=NB, n_retain=NR, n_forget=NF),
+            jnp.array([0.1, 0.0]),
+        )
     with pytest.raises(ValueError, match="alpha"):
-        aj.corollary1_path(NB, jnp.array([1.0]), NR, NF, kappa=-1.0)
+        aj.theory.corollary1_path(
+            aj.OneCoordinate(0.0, 1.0, block_size=NB, n_retain=NR, n_forget=NF),
+            jnp.array([1.0]),
+            -1.0,
+        )
     with pytest.raises(ValueError, match="shape"):
-        aj.lemma4_bound(np.ones(3), np.ones(2) * NR, NF)
+        aj.theory.lemma4_bound(
+            aj.OneCoordinate(np.ones(3), 1.0, block_size=1.0, n_retain=np.ones(2) * NR, n_forget=NF)
+        )
     with pytest.raises(TypeError):
-        aj.one_coordinate_solution(NB, "0.1", LAM, NR, NF)
+        aj.theory.solve(aj.OneCoordinate("0.1", LAM, block_size=NB, n_retain=NR, n_forget=NF))
+
+
+def test_descent_stability_limit_is_where_the_da_minimum_loses_stability() -> None:
+    from scipy.special import lambertw as sp_lambertw
+
+    # r = 0.05, f = alpha r, ridge of L_DA 0.02: eta* = 2 / L''(w_DA), L'' = lam (1 + w_DA)
+    r, lam = 0.05, 0.02
+    fr = np.array([0.0, 0.5, 1.0, 1.1, 1.2])
+    p = aj.OneCoordinate(jnp.asarray(fr), lam, block_size=r, n_retain=1.0, n_forget=1.0)
+    got = np.asarray(aj.theory.descent_stability_limit(p))
+    z = (r - fr * r) / lam
+    w = np.real(sp_lambertw(np.maximum(z, -1 / np.e), 0))
+    want = np.where(z >= -1 / np.e, 2 / (lam * (1 + w)), np.nan)
+    np.testing.assert_allclose(got, want, rtol=1e-12)  # closed form in float64 both sides
+    assert np.isnan(got[-1])  # case 3: no minimum
+    # and it is a genuine threshold of the gradient-descent map on L_DA
+    eta = float(got[1])
+    f = 0.5 * r
+
+    def step(w: float, e: float) -> float:
+        return w - e * ((f - r) * np.exp(-w) + lam * w)
+
+    for e, stable in ((0.95 * eta, True), (1.05 * eta, False)):
+        wv = float(w[1]) + 1e-6
+        for _ in range(20_000):
+            wv = step(wv, e)
+            if abs(wv) > 40:  # left the minimum for good (run-off)
+                break
+        assert (abs(wv - w[1]) < 1e-6) == stable

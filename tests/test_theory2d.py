@@ -96,19 +96,19 @@ def _reduced_u(rho, alpha, lam, n=N, nr=NR, nf=NF):
 
 # ----------------------------------------------------------------------------- worked numbers
 def test_worked_example_issue_numbers():
-    sol = aj.solve_block(0.8, 0.05, 0.01)
+    sol = aj.theory.solve(aj.Block(0.8, 0.05, 0.01))
     # THEORY.md §3 prints 3 decimals: compare at 5e-4.
     np.testing.assert_allclose(sol.oracle.margins, [1.687, 1.646], atol=5e-4)
     np.testing.assert_allclose(sol.pretrained.margins, [1.652, 1.615], atol=5e-4)
     np.testing.assert_allclose(sol.da.margins, [1.295, 1.204], atol=5e-4)
     assert bool(sol.ordered) and bool(sol.da.stationary) and bool(sol.da.reached)
-    none = aj.solve_block(0.8, 0.1, 0.01)
+    none = aj.theory.solve(aj.Block(0.8, 0.1, 0.01))
     assert not bool(none.da.stationary) and not bool(none.da.reached)
     assert np.all(np.isnan(np.asarray(none.da.weights))) and not bool(none.ordered)
     assert np.isnan(float(none.dist_da_oracle))
     # THEORY.md §3: "for small rho (e.g. 0.1) DA diverges already at alpha = 0.01";
     # confirmed by the independent u-reduction below.
-    assert not bool(aj.solve_block(0.1, 0.01, 0.01).da.stationary)
+    assert not bool(aj.theory.solve(aj.Block(0.1, 0.01, 0.01)).da.stationary)
     assert not _reduced_u(0.1, 0.01, 0.01)[0]
 
 
@@ -127,7 +127,7 @@ CASES = [
 
 @pytest.mark.parametrize("rho,alpha,lam,loss", CASES)
 def test_points_match_scipy_root_of_gradient(rho, alpha, lam, loss):
-    sol = aj.solve_block(rho, alpha, lam, loss=loss)
+    sol = aj.theory.solve(aj.Block(rho, alpha, lam, loss=loss))
     for kind, pt in (("pretrained", sol.pretrained), ("oracle", sol.oracle)):
         w, ok = _scipy_point(rho, alpha, lam, kind, loss)
         assert ok
@@ -148,7 +148,7 @@ def test_da_is_where_gradient_flow_goes(rho, alpha, lam, loss):
     """Integrate the gradient flow of L_DA from the pretrained model with scipy (LSODA)."""
     from scipy.integrate import solve_ivp
 
-    sol = aj.solve_block(rho, alpha, lam, loss=loss)
+    sol = aj.theory.solve(aj.Block(rho, alpha, lam, loss=loss))
     flow = solve_ivp(
         lambda t, w: -_grad(w, rho, alpha, lam, "da", loss) / lam,
         (0.0, 400.0),
@@ -169,7 +169,7 @@ def grid():
     alphas = np.concatenate([np.geomspace(1e-3, 0.2, 9), [0.35, 0.6, 1.0]])
     lams = np.array([1e-3, 1e-2, 1e-1])
     R, A, L = (g.ravel() for g in np.meshgrid(rhos, alphas, lams, indexing="ij"))
-    sol = jax.vmap(lambda r, a, l: aj.solve_block(r, a, l))(R, A, L)
+    sol = jax.vmap(lambda r, a, l: aj.theory.solve(aj.Block(r, a, l)))(R, A, L)
     return R, A, L, sol
 
 
@@ -190,7 +190,7 @@ def test_existence_matches_independent_reduction_on_grid(grid):
 
 def test_logistic_da_always_has_a_stationary_point():
     for a in (0.05, 0.1, 0.5, 1.0):
-        sol = aj.solve_block(0.8, a, 0.01, loss="logistic")
+        sol = aj.theory.solve(aj.Block(0.8, a, 0.01, loss="logistic"))
         assert bool(sol.da.stationary) and bool(sol.da.reached)
         g = _grad(np.asarray(sol.da.weights), 0.8, a, 0.01, "da", "logistic") / 0.01
         assert np.linalg.norm(g) < 1e-9
@@ -226,18 +226,22 @@ def test_theory_table_against_scipy_and_library(rho):
     l9, (lo, hi), up_to, none_from = TABLE[rho]
     below, above, none = _scipy_table_row(rho)
     # the independent scipy solve reproduces every THEORY.md entry ...
-    assert aj.window_edges(ALPHAS, below) == pytest.approx((lo, hi))
-    assert aj.window_edges(ALPHAS, above)[1] == pytest.approx(up_to)
-    assert aj.window_edges(ALPHAS, none)[0] == pytest.approx(none_from)
-    assert float(aj.lemma9_threshold(rho)) == pytest.approx(l9, abs=5e-4)  # printed to 3 dp
+    assert aj.theory.window_edges(ALPHAS, below) == pytest.approx((lo, hi))
+    assert aj.theory.window_edges(ALPHAS, above)[1] == pytest.approx(up_to)
+    assert aj.theory.window_edges(ALPHAS, none)[0] == pytest.approx(none_from)
+    assert float(aj.theory.lemma9_threshold(aj.Block(rho, 0.0, 0.01))) == pytest.approx(
+        l9, abs=5e-4
+    )  # printed to 3 dp
     # ... and so does the library, flag for flag.
-    scan = aj.window_scan(rho, ALPHAS, 0.01)
+    scan = aj.theory.window_scan(aj.Block(rho, 0.0, 0.01), ALPHAS)
     np.testing.assert_array_equal(np.asarray(scan.da_below), below)
     np.testing.assert_array_equal(np.asarray(scan.oracle_above), above)
     np.testing.assert_array_equal(~np.asarray(scan.da_stationary), none)
     # Lemma 9's threshold lies where no DA stationary point exists: the lemma window is
     # vacuous at these counts (THEORY.md's claim).
-    assert float(aj.lemma9_threshold(rho)) >= float(aj.da_existence_threshold(rho, 0.01))
+    assert float(aj.theory.lemma9_threshold(aj.Block(rho, 0.0, 0.01))) >= float(
+        aj.theory.da_existence_threshold(aj.Block(rho, 0.0, 0.01))
+    )
     assert not np.any(np.asarray(scan.lemma) & np.asarray(scan.da_stationary))
 
 
@@ -248,13 +252,15 @@ def test_lemma9_formula_plain_python():
         t1 = (1 + rho**2) / (2 * rho) * nf**2 / (nr * (nd + nf))
         t2 = 2 * rho / (1 + rho**2) * nf * nd / (nr * (nd + nf))
         assert max(t1, t2) == pytest.approx(expected, abs=1e-6)  # hand values to 6 dp
-        assert float(aj.lemma9_threshold(rho)) == pytest.approx(max(t1, t2), rel=1e-14)
+        assert float(aj.theory.lemma9_threshold(aj.Block(rho, 0.0, 0.01))) == pytest.approx(
+            max(t1, t2), rel=1e-14
+        )
 
 
 # ----------------------------------------------------------------------------- lemma bounds
 def test_lemma7_bounds_hold_on_grid(grid):
     R, A, L, sol = grid
-    b = jax.vmap(aj.lemma7_bounds)(R, A, L)
+    b = jax.vmap(lambda r, a, l: aj.theory.lemma7_bounds(aj.Block(r, a, l)))(R, A, L)
     x, y = np.asarray(sol.pretrained.margins).T
     tol = 1e-12  # round-off of the solver and of W0
     assert np.all(np.asarray(b.x_lo) <= x + tol)
@@ -265,7 +271,7 @@ def test_lemma7_bounds_hold_on_grid(grid):
 
 def test_lemma8_bounds_and_nonexistence_hold_on_grid(grid):
     R, A, L, sol = grid
-    b = jax.vmap(aj.lemma8_bounds)(R, A, L)
+    b = jax.vmap(lambda r, a, l: aj.theory.lemma8_bounds(aj.Block(r, a, l)))(R, A, L)
     stat = np.asarray(sol.da.stationary)
     possible = np.asarray(b.exists_possible)
     assert not np.any(stat & ~possible)  # "no stationary point" is never wrong
@@ -277,13 +283,15 @@ def test_lemma8_bounds_and_nonexistence_hold_on_grid(grid):
     assert np.all(x <= np.asarray(b.x_hi)[reached] + tol)
     assert np.all(np.asarray(b.y_lo)[reached] <= y + tol)
     assert np.all(y <= np.asarray(b.y_hi)[reached] + tol)
-    a8 = np.asarray(jax.vmap(aj.lemma8_nonexistence_alpha)(R, L))
+    a8 = np.asarray(
+        jax.vmap(lambda r, l: aj.theory.lemma8_nonexistence_alpha(aj.Block(r, 0.0, l)))(R, L)
+    )
     assert not np.any(stat & (A > a8))
 
 
 def test_lemma9_sufficient_on_grid(grid):
     R, A, L, sol = grid
-    a9 = np.asarray(aj.lemma9_threshold(R))
+    a9 = np.asarray(aj.theory.lemma9_threshold(aj.Block(R, 0.0, 0.01)))
     reached = np.asarray(sol.da.reached)
     pd, pa = np.asarray(sol.pretrained.margins), np.asarray(sol.da.margins)
     sel = reached & (A >= a9)
@@ -292,20 +300,25 @@ def test_lemma9_sufficient_on_grid(grid):
 
 def test_lemma10_exact_and_sufficient_on_grid(grid):
     R, A, L, sol = grid
-    ax, ay = (np.asarray(t) for t in jax.vmap(aj.lemma10_thresholds)(R, L))
+    ax, ay = (
+        np.asarray(t)
+        for t in jax.vmap(lambda r, l: aj.theory.lemma10_thresholds(aj.Block(r, 0.0, l)))(R, L)
+    )
     a10 = np.minimum(ax, ay)
     pd, po = np.asarray(sol.pretrained.margins), np.asarray(sol.oracle.margins)
     above = np.all(po >= pd, axis=1)
     away = np.abs(A - a10) > 1e-9 * (1 + a10)  # the boundary itself is a tie
     np.testing.assert_array_equal(above[away], (A <= a10)[away])
     np.testing.assert_array_equal((po[:, 0] >= pd[:, 0])[away], (A <= ax)[away])
-    suff = np.asarray(jax.vmap(aj.lemma10_sufficient_threshold)(R, L))
+    suff = np.asarray(
+        jax.vmap(lambda r, l: aj.theory.lemma10_sufficient_threshold(aj.Block(r, 0.0, l)))(R, L)
+    )
     assert np.all(suff <= a10 + 1e-12)
     assert np.all(above[A <= suff])
 
 
 def test_lemma10_thresholds_solve_their_equations():
-    ax, ay = aj.lemma10_thresholds(0.8, 0.01)
+    ax, ay = aj.theory.lemma10_thresholds(aj.Block(0.8, 0.0, 0.01))
     for a, k in ((ax, 0), (ay, 1)):
         wd, _ = _scipy_point(0.8, float(a), 0.01, "pretrained")
         wr, _ = _scipy_point(0.8, float(a), 0.01, "oracle")
@@ -314,13 +327,13 @@ def test_lemma10_thresholds_solve_their_equations():
 
 def test_existence_threshold_is_sharp():
     for rho in (0.3, 0.8):
-        t = float(aj.da_existence_threshold(rho, 0.01))
+        t = float(aj.theory.da_existence_threshold(aj.Block(rho, 0.0, 0.01)))
         assert _reduced_u(rho, t * (1 - 1e-6), 0.01)[0]
         assert not _reduced_u(rho, t * (1 + 1e-6), 0.01)[0]
         # just below the saddle-node the local minimum is barely stable; gradient descent
         # plus Newton must still reach it, and agree with the reduced equation's root.
         for a in (t * (1 - 1e-7), t * (1 - 1e-4), t * (1 - 1e-2)):
-            sol = aj.solve_block(rho, a, 0.01)
+            sol = aj.theory.solve(aj.Block(rho, a, 0.01))
             assert bool(sol.da.reached)
             np.testing.assert_allclose(sol.da.margins, sol.da.root_margins, atol=1e-9)
             assert _reduced_u(rho, a, 0.01)[1] == pytest.approx(
@@ -330,23 +343,27 @@ def test_existence_threshold_is_sharp():
 
 # ----------------------------------------------------------------------------- JAX contract
 def test_jit_vmap_grad_and_float32(grid):
-    # vmap: the module grid is a jax.vmap of solve_block; spot-check it against scalar calls.
+    # vmap: the module grid is a jax.vmap of theory.solve; spot-check it against scalar calls.
     R, A, L, sol = grid
     for k in (5, 100, 300):
-        one = aj.solve_block(R[k], A[k], L[k])
+        one = aj.theory.solve(aj.Block(R[k], A[k], L[k]))
         np.testing.assert_allclose(sol.pretrained.margins[k], one.pretrained.margins, rtol=1e-12)
         np.testing.assert_allclose(sol.da.root_margins[k], one.da.root_margins, rtol=1e-12)
 
     # vmap over the counts as well
     nfs = jnp.array([100.0, 200.0])
-    by_count = jax.vmap(lambda nf: aj.solve_block(0.8, 0.05, 0.01, 50.0, 900.0, nf))(nfs)
+    by_count = jax.vmap(
+        lambda nf: aj.theory.solve(
+            aj.Block(0.8, 0.05, 0.01, block_size=50.0, n_retain=900.0, n_forget=nf)
+        )
+    )(nfs)
     w, ok = _scipy_point(0.8, 0.05, 0.01, "da", w0=(1.0, 1.0), nf=200.0)
     assert ok
     np.testing.assert_allclose(by_count.da.weights[1], w, rtol=1e-8)
 
     # jit, in float32: the library follows the input dtype.
-    ref = aj.solve_block(0.8, 0.05, 0.01)
-    s32 = jax.jit(lambda r, a, l: aj.solve_block(r, a, l))(
+    ref = aj.theory.solve(aj.Block(0.8, 0.05, 0.01))
+    s32 = jax.jit(lambda r, a, l: aj.theory.solve(aj.Block(r, a, l)))(
         jnp.float32(0.8), jnp.float32(0.05), jnp.float32(0.01)
     )
     assert s32.da.margins.dtype == jnp.float32 and bool(s32.da.reached)
@@ -355,7 +372,7 @@ def test_jit_vmap_grad_and_float32(grid):
     np.testing.assert_allclose(s32.pretrained.margins, ref.pretrained.margins, rtol=1e-5)
 
     # grad: d x_R / d lam against a central difference of the scipy solve.
-    g = jax.grad(lambda l: aj.oracle_point(0.8, 0.05, l).margins[0])(0.01)
+    g = jax.grad(lambda l: aj.theory.oracle_point(aj.Block(0.8, 0.05, l)).margins[0])(0.01)
     h = 1e-6
     fd = (
         _margins(_scipy_point(0.8, 0.05, 0.01 + h, "oracle")[0], 0.8)[0]
@@ -379,4 +396,11 @@ def test_jit_vmap_grad_and_float32(grid):
 def test_bad_input_names_argument(kwargs, name):
     args = {"rho": 0.8, "alpha": 0.05, "lam": 0.01} | kwargs
     with pytest.raises(ValueError, match=name):
-        aj.solve_block(**args)
+        aj.theory.solve(aj.Block(**args))
+
+
+def test_theory_functions_reject_a_non_problem():
+    with pytest.raises(TypeError, match="Block"):
+        aj.theory.solve((0.8, 0.05, 0.01))
+    with pytest.raises(TypeError, match="block must be an ascentjax.Block"):
+        aj.theory.lemma9_threshold(aj.OneCoordinate(0.05, 0.01))

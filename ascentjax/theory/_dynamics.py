@@ -17,16 +17,16 @@ long-run behaviour of every orbit, vmapped over parameter grids.
 
 Conventions (shared by every function here):
 
-* ``lam`` is the ridge :math:`\lambda` of the *iterative* scheme (descended in each
+* ``problem.lam`` is the ridge :math:`\lambda` of the *iterative* scheme (descended in each
   half-step). ``scheme="simultaneous"`` is gradient descent on :math:`L_{DA}` with
   :math:`\lambda_{DA} = 2\lambda` and ``scheme="flow"`` its :math:`\eta \to 0` limit, the
   gradient flow of the same objective, so all three share the first-order dynamics and the
-  exact branch boundaries of the one-coordinate theory (:func:`da_branch_boundaries`).
+  exact branch boundaries of the one-coordinate theory (:func:`case_boundaries`).
 * ``"flow"`` is integrated with classical RK4 on the *time-rescaled* field
   :math:`\dot w = -\nabla L_{DA}(w)/s(w)`, :math:`s = \|\nabla L_{DA}\| + \text{(curvature
   bound)} + 2\lambda > 0`: a positive rescaling of time leaves every trajectory, and hence
   every limit set, unchanged, and makes a unit RK4 step stable everywhere (no step-size
-  parameter; ``eta`` is ignored by the flow).
+  parameter; ``learning_rate`` is ignored by the flow).
 * Regimes (codes index :data:`REGIMES`): ``0 "da"`` converged to a fixed point in the
   basin of a stationary point of :math:`L_{DA}` (the gradient flow started there converges);
   ``1 "spurious"`` converged to a fixed point of the map from which the gradient flow of
@@ -58,26 +58,34 @@ Everything follows the input dtype (float32 by default, float64 where x64 is ena
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jax.typing import ArrayLike, DTypeLike
+from jaxtyping import Array, Bool, Float
 
-from ._validation import check_choice, check_count, check_nonnegative, check_positive, check_range
+from .._problems import Block, OneCoordinate
+from .._validation import (
+    check_choice,
+    check_count,
+    check_nonnegative,
+    check_positive,
+    check_range,
+    is_concrete,
+)
 
 __all__ = [
     "REGIMES",
     "SCHEMES",
     "OrbitClass",
-    "da_step_1d",
-    "da_step_2d",
-    "da_orbit_1d",
+    "classify_da",
     "classify_orbit",
-    "classify_da_1d",
-    "classify_da_2d",
-    "da_branch_boundaries",
+    "da_orbit",
+    "da_step",
 ]
 
 REGIMES: tuple[str, ...] = ("da", "spurious", "periodic", "chaotic", "aperiodic", "divergent")
@@ -172,7 +180,7 @@ def _step_1d(w, eta, r, f, lam, scheme):
     return _rk4(lambda u: _flow_field_1d(u, r, f, 2 * lam), w)
 
 
-def da_step_1d(
+def _da_step_1d(
     w: jax.Array, eta: Any, r: Any, f: Any, lam: Any, *, scheme: str = "iterative"
 ) -> jax.Array:
     r"""One step of a per-coordinate DA map (paper App. D.3 and beyond).
@@ -197,16 +205,9 @@ def da_step_1d(
     Returns:
         The next iterate (exponents clamped so it is always finite for finite input).
 
-    Example:
-        >>> import ascentjax as aj
-        >>> w = 1.0
-        >>> for _ in range(2000):
-        ...     w = aj.da_step_1d(w, 1.0, 0.05, 0.1, 0.01)
-        >>> round(float(w), 2)  # a spurious fixed point
-        -2.48
     """
     check_choice("scheme", scheme, SCHEMES)
-    check_positive("eta", eta)
+    check_positive("learning_rate", eta)
     check_positive("r", r)
     check_nonnegative("f", f)
     check_nonnegative("lam", lam)
@@ -257,7 +258,7 @@ def _step_2d(w, eta, p: _Block, scheme):
     return _rk4(lambda z: _flow_field_2d(z, p), w)
 
 
-def da_step_2d(
+def _da_step_2d(
     w: jax.Array,
     eta: Any,
     alpha: Any,
@@ -299,14 +300,9 @@ def da_step_2d(
     Returns:
         The next iterate, shape of ``w``.
 
-    Example:
-        >>> import jax.numpy as jnp
-        >>> import ascentjax as aj
-        >>> [round(float(v), 4) for v in aj.da_step_2d(jnp.ones(2), 0.5, 0.05)]
-        [0.9929, 0.9916]
     """
     check_choice("scheme", scheme, SCHEMES)
-    check_positive("eta", eta)
+    check_positive("learning_rate", eta)
     check_nonnegative("alpha", alpha)
     check_range("rho", rho, low=0.0, high=1.0, high_inclusive=False)
     for name, val in (("n_si", n_si), ("n_r", n_r), ("n_f", n_f)):
@@ -322,8 +318,8 @@ def da_step_2d(
 
 # ----------------------------------------------------------------------------- classifier
 def classify_orbit(
-    step: Any,
-    w0: jax.Array,
+    step: Callable[[Float[Array, " d"]], Float[Array, " d"]],
+    w0: Float[ArrayLike, " d"],
     *,
     n_transient: int = 1792,
     n_record: int = 256,
@@ -331,8 +327,8 @@ def classify_orbit(
     tol: float | None = None,
     lyap_tol: float = 0.01,
     bound: float | None = None,
-    fixed_point_is_da: Any = None,
-    residual: Any = None,
+    fixed_point_is_da: Callable[[Float[Array, " d"]], Bool[Array, ""]] | None = None,
+    residual: Callable[[Float[Array, " d"]], Float[Array, ""]] | None = None,
 ) -> OrbitClass:
     r"""Classify the long-run behaviour of the orbit of ``w0`` under ``step``.
 
@@ -368,8 +364,8 @@ def classify_orbit(
         >>> import jax.numpy as jnp
         >>> import ascentjax as aj
         >>> logistic = lambda w: 3.2 * w * (1 - w)  # period-2 regime of the logistic map
-        >>> out = aj.classify_orbit(logistic, jnp.array([0.3]))
-        >>> aj.REGIMES[int(out.regime)], int(out.period)
+        >>> out = aj.theory.classify_orbit(logistic, jnp.array([0.3]))
+        >>> aj.theory.REGIMES[int(out.regime)], int(out.period)
         ('periodic', 2)
     """
     check_count("n_transient", n_transient, minimum=0)
@@ -510,7 +506,7 @@ def _classify_1d(
     return jax.tree.map(lambda a: a.reshape(shape), out)  # 1-D states: drop the size-1 axis
 
 
-def classify_da_1d(
+def _classify_da_1d(
     eta: Any,
     r: Any,
     f: Any,
@@ -553,15 +549,9 @@ def classify_da_1d(
     Returns:
         An :class:`OrbitClass` whose fields have the broadcast grid shape.
 
-    Example:
-        >>> import jax.numpy as jnp
-        >>> import ascentjax as aj
-        >>> out = aj.classify_da_1d(jnp.array([1.0, 0.1]), 0.05, 0.3, 0.01)
-        >>> [aj.REGIMES[int(k)] for k in out.regime], int(out.period[0])
-        (['periodic', 'chaotic'], 3)
     """
     check_choice("scheme", scheme, SCHEMES)
-    check_positive("eta", eta)
+    check_positive("learning_rate", eta)
     check_positive("r", r)
     check_nonnegative("f", f)
     check_positive("lam", lam)
@@ -647,7 +637,7 @@ def _classify_2d(
     return jax.tree.map(lambda a: a.reshape(shape + a.shape[1:]), out)
 
 
-def classify_da_2d(
+def _classify_da_2d(
     eta: Any,
     alpha: Any,
     *,
@@ -669,7 +659,7 @@ def classify_da_2d(
 ) -> OrbitClass:
     r"""Classify DA on the cross-correlated two-coordinate block (paper Sec. 5.1.2) over a grid.
 
-    ``eta``, ``alpha``, ``rho`` and ``lam`` broadcast; see :func:`da_step_2d` for the maps.
+    ``eta``, ``alpha``, ``rho`` and ``lam`` broadcast; see :func:`da_step` for the maps.
     A fixed point is ``"da"`` when ``n_flow`` unit RK4 steps of the time-rescaled gradient
     flow of :math:`L_{DA}` started there stay in :math:`\|w\|_\infty \le 40` (it lies in the
     basin of a stationary point; the flow's run-off moves about 0.25 per step, so 512 steps
@@ -699,14 +689,9 @@ def classify_da_2d(
         An :class:`OrbitClass` with the broadcast grid shape (``w_final`` etc. gain a
         trailing axis of size 2).
 
-    Example:
-        >>> import ascentjax as aj
-        >>> out = aj.classify_da_2d(1.0, 0.02, n_transient=500)
-        >>> aj.REGIMES[int(out.regime)]
-        'da'
     """
     check_choice("scheme", scheme, SCHEMES)
-    check_positive("eta", eta)
+    check_positive("learning_rate", eta)
     check_nonnegative("alpha", alpha)
     check_range("rho", rho, low=0.0, high=1.0, high_inclusive=False)
     for name, val in (("n_si", n_si), ("n_r", n_r), ("n_f", n_f)):
@@ -756,7 +741,7 @@ def _orbit_1d(eta, r, f, lam, w0, scheme, n_transient, n_record):
     return jax.vmap(one)(*flat).reshape(shape + (n_record,))
 
 
-def da_orbit_1d(
+def _da_orbit_1d(
     eta: Any,
     r: Any,
     f: Any,
@@ -784,16 +769,11 @@ def da_orbit_1d(
     Returns:
         Array of shape ``broadcast_shape + (n_record,)``: the iterates after the transient
         (a divergent orbit shows as values clamped far out or ``inf``; use
-        :func:`classify_da_1d` to detect it).
+        :func:`classify_da` to detect it).
 
-    Example:
-        >>> import ascentjax as aj
-        >>> orbit = aj.da_orbit_1d(1.0, 0.05, 0.3, 0.01, n_record=6)
-        >>> sorted(round(float(v), 2) for v in orbit[:3])  # a period-3 orbit
-        [-4.09, -2.98, -1.93]
     """
     check_choice("scheme", scheme, SCHEMES)
-    check_positive("eta", eta)
+    check_positive("learning_rate", eta)
     check_positive("r", r)
     check_nonnegative("f", f)
     check_nonnegative("lam", lam)
@@ -804,37 +784,225 @@ def da_orbit_1d(
     return _orbit_1d(*args, scheme, n_transient, n_record)
 
 
-def da_branch_boundaries(r: Any, lam_da: Any) -> tuple[jax.Array, jax.Array]:
-    r"""The exact branch boundaries of the one-coordinate theory in the :math:`f/r` coordinate.
+# ----------------------------------------------------------------------------- public API
+def _fractions(problem: OneCoordinate) -> tuple[Any, Any, Any]:
+    """``(r, f, lam)``: :math:`r = |R_j|/|R|`, :math:`f = \alpha|R_j|/|F|` and the ridge."""
+    p = problem
+    return p.block_size / p.n_retain, p.alpha * p.block_size / p.n_forget, p.lam
 
-    Per coordinate, :math:`\nabla L_{DA} = (f - r)e^{-w} + \lambda_{DA} w = 0` means
-    :math:`w e^{w} = z = (r - f)/\lambda_{DA}`. Case 1 (:math:`z \ge 0`, one stationary point)
-    ends at :math:`f/r = 1`; case 2 (:math:`-1/e \le z < 0`, a minimum :math:`W_0` and a
-    maximum :math:`W_{-1}`) ends where :math:`z = -1/e`:
+
+def _check_problem(problem: Any) -> None:
+    if not isinstance(problem, (OneCoordinate, Block)):
+        raise TypeError(
+            "problem must be an ascentjax.OneCoordinate or ascentjax.Block, got "
+            f"{type(problem).__name__}"
+        )
+
+
+def da_step(
+    problem: OneCoordinate | Block,
+    w: ArrayLike,
+    learning_rate: ArrayLike,
+    *,
+    scheme: str = "iterative",
+) -> Float[Array, "*w"]:
+    r"""One step of a DA map of a problem (paper App. D.3 and beyond).
+
+    One coordinate (:math:`r = |R_j|/|R|`, :math:`f = \alpha|R_j|/|F|`, step :math:`\eta`):
 
     .. math::
 
-        \frac{f}{r} = 1 + \frac{\lambda_{DA}}{e\, r},
+        \text{iterative:}\quad w' = w - \eta(-r e^{-w} + \lambda w),\;
+        w \mapsto w' - \eta f e^{-w'} - \eta\lambda w'; \qquad
+        \text{simultaneous:}\quad w \mapsto w - \eta\big((f - r)e^{-w} + 2\lambda w\big).
 
-    beyond which (case 3) :math:`L_{DA}` has no stationary point. Neither boundary depends
-    on :math:`\eta`. For iterative DA with ridge :math:`\lambda` per half-step pass
-    :math:`\lambda_{DA} = 2\lambda`; in the :math:`(\eta, \lambda)` plane the case-2/3
-    boundary is :math:`\lambda = e(f - r)/2`.
+    The block: retain samples at :math:`(1, \varepsilon)` (weight :math:`a = |S_i|/|R|`),
+    forget samples at :math:`(\varepsilon, 1)` (weight :math:`c = \alpha|S_i|/|F|`), margins
+    :math:`x = w_i + \varepsilon w_j`, :math:`y = \varepsilon w_i + w_j`; iterative DA is
+    :math:`w' = w - \eta(-a e^{-x(w)}(1, \varepsilon) + \lambda w)`, then
+    :math:`w \mapsto w' - \eta(c\,e^{-y(w')}(\varepsilon, 1) + \lambda w')`, and
+    ``"simultaneous"`` a gradient step on :math:`L_{DA} = a e^{-x} - c e^{-y} + \lambda\|w\|^2`.
+    ``scheme="flow"`` takes one unit RK4 step of the time-rescaled gradient flow of
+    :math:`L_{DA}` (``learning_rate`` is ignored). ``problem.lam`` is the ridge
+    :math:`\lambda` descended in each half-step, so :math:`L_{DA}` has ridge :math:`2\lambda`.
 
     Args:
-        r: retain fraction :math:`r > 0`.
-        lam_da: the ridge of :math:`L_{DA}`, :math:`\lambda_{DA} > 0`.
+        problem: the setting (:class:`ascentjax.OneCoordinate` or :class:`ascentjax.Block`).
+        w: current weight(s): any shape for one coordinate, ``(..., 2)`` for the block.
+        learning_rate: step size :math:`\eta > 0`.
+        scheme: one of :data:`SCHEMES`.
 
     Returns:
-        ``(fr_12, fr_23)``: :math:`f/r` at the case 1/2 and case 2/3 boundaries.
+        The next iterate (exponents clamped so it is always finite for finite input).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> import ascentjax as aj
+        >>> problem = aj.OneCoordinate(alpha=2.0, lam=0.01, block_size=0.05, n_retain=1.0,
+        ...                            n_forget=1.0)  # r = 0.05, f = 0.1
+        >>> w = 1.0
+        >>> for _ in range(2000):
+        ...     w = aj.theory.da_step(problem, w, 1.0)
+        >>> round(float(w), 2)  # a spurious fixed point
+        -2.48
+        >>> block = aj.Block(rho=0.8, alpha=0.05, lam=0.01)
+        >>> [round(float(v), 4) for v in aj.theory.da_step(block, jnp.ones(2), 0.5)]
+        [0.9929, 0.9916]
+    """
+    _check_problem(problem)
+    if isinstance(problem, OneCoordinate):
+        r, f, lam = _fractions(problem)
+        return _da_step_1d(w, learning_rate, r, f, lam, scheme=scheme)
+    p = problem
+    return _da_step_2d(
+        w,
+        learning_rate,
+        p.alpha,
+        rho=p.rho,
+        n_si=p.block_size,
+        n_r=p.n_retain,
+        n_f=p.n_forget,
+        lam=p.lam,
+        scheme=scheme,
+    )
+
+
+def classify_da(
+    problem: OneCoordinate | Block,
+    learning_rate: ArrayLike,
+    *,
+    scheme: str = "iterative",
+    w0: ArrayLike | None = None,
+    n_transient: int = 1792,
+    n_record: int = 256,
+    max_period: int = 32,
+    tol: float | None = None,
+    lyap_tol: float = 0.01,
+    n_flow: int = 512,
+    chunk_size: int = 4096,
+    dtype: DTypeLike | None = None,
+) -> OrbitClass:
+    r"""Classify the long-run behaviour of DA over a grid of problems and learning rates.
+
+    The problem's numeric fields and ``learning_rate`` broadcast against each other (for the
+    block, ``block_size``, ``n_retain`` and ``n_forget`` must be concrete scalars); the grid
+    is flattened and processed in one jitted pass, ``lax.map`` over chunks of ``chunk_size``
+    vmapped orbits (memory stays bounded for any grid size).
+
+    A fixed point is ``"da"`` when the gradient flow of :math:`L_{DA}` (ridge
+    :math:`2\lambda`) started there converges, ``"spurious"`` otherwise. For one coordinate
+    the test is closed form (case 1, or case 2 to the right of the local maximum
+    :math:`W_{-1}`); for the block, ``n_flow`` unit RK4 steps of the time-rescaled flow must
+    stay in :math:`\|w\|_\infty \le 40` (only iterative DA needs the test: a fixed point of
+    a gradient step or of the flow is a stationary point). The other thresholds are those of
+    :func:`classify_orbit`.
+
+    Args:
+        problem: the setting(s).
+        learning_rate: step size(s) :math:`\eta > 0` (ignored by ``scheme="flow"``).
+        scheme: one of :data:`SCHEMES`.
+        w0: initial weight(s) (default 1, or ``(1, 1)`` for the block).
+        n_transient: discarded steps.
+        n_record: recorded steps (Lyapunov exponent, period test).
+        max_period: largest period searched.
+        tol: period-test tolerance (default 3.5e-4).
+        lyap_tol: Lyapunov threshold for ``"chaotic"``.
+        n_flow: RK4 steps of the block's basin test.
+        chunk_size: orbits vmapped together inside ``lax.map``.
+        dtype: floating dtype; default follows the inputs (float32 unless x64 is on).
+
+    Returns:
+        An :class:`OrbitClass` whose fields have the broadcast grid shape (the block's
+        ``w_final`` etc. gain a trailing axis of size 2).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> import ascentjax as aj
+        >>> problem = aj.OneCoordinate(6.0, 0.01, block_size=0.05, n_retain=1.0, n_forget=1.0)
+        >>> out = aj.theory.classify_da(problem, jnp.array([1.0, 0.1]))
+        >>> [aj.theory.REGIMES[int(k)] for k in out.regime], int(out.period[0])
+        (['periodic', 'chaotic'], 3)
+        >>> out = aj.theory.classify_da(aj.Block(0.8, 0.02, 0.01), 1.0, n_transient=500)
+        >>> aj.theory.REGIMES[int(out.regime)]
+        'da'
+    """
+    _check_problem(problem)
+    common = dict(
+        scheme=scheme,
+        n_transient=n_transient,
+        n_record=n_record,
+        max_period=max_period,
+        tol=tol,
+        lyap_tol=lyap_tol,
+        chunk_size=chunk_size,
+        dtype=dtype,
+    )
+    if isinstance(problem, OneCoordinate):
+        r, f, lam = _fractions(problem)
+        return _classify_da_1d(learning_rate, r, f, lam, w0=1.0 if w0 is None else w0, **common)
+    p = problem
+    for name in ("block_size", "n_retain", "n_forget"):
+        if np.ndim(getattr(p, name)) != 0 or not is_concrete(getattr(p, name)):
+            raise TypeError(f"classify_da needs a concrete scalar block.{name}")
+    return _classify_da_2d(
+        learning_rate,
+        p.alpha,
+        rho=p.rho,
+        n_si=float(p.block_size),
+        n_r=float(p.n_retain),
+        n_f=float(p.n_forget),
+        lam=p.lam,
+        w0=(1.0, 1.0) if w0 is None else w0,
+        n_flow=n_flow,
+        **common,
+    )
+
+
+def da_orbit(
+    problem: OneCoordinate,
+    learning_rate: ArrayLike,
+    *,
+    scheme: str = "iterative",
+    w0: ArrayLike = 1.0,
+    n_transient: int = 1792,
+    n_record: int = 256,
+    dtype: DTypeLike | None = None,
+) -> Float[Array, "*batch n_record"]:
+    r"""The recorded part of one-coordinate DA orbits (for bifurcation diagrams).
+
+    Args:
+        problem: the setting(s) (:class:`ascentjax.OneCoordinate`; fields broadcast with
+            ``learning_rate`` and ``w0``).
+        learning_rate: step size(s) :math:`\eta > 0`.
+        scheme: one of :data:`SCHEMES`.
+        w0: initial weight(s).
+        n_transient: discarded steps.
+        n_record: recorded iterates.
+        dtype: floating dtype; default follows the inputs.
+
+    Returns:
+        Array of shape ``broadcast_shape + (n_record,)``: the iterates after the transient
+        (a divergent orbit shows as values clamped far out or ``inf``; use
+        :func:`classify_da` to detect it).
 
     Example:
         >>> import ascentjax as aj
-        >>> lo, hi = aj.da_branch_boundaries(0.05, 0.02)
-        >>> float(lo), round(float(hi), 4)
-        (1.0, 1.1472)
+        >>> problem = aj.OneCoordinate(6.0, 0.01, block_size=0.05, n_retain=1.0, n_forget=1.0)
+        >>> orbit = aj.theory.da_orbit(problem, 1.0, n_record=6)
+        >>> sorted(round(float(v), 2) for v in orbit[:3])  # a period-3 orbit
+        [-4.09, -2.98, -1.93]
     """
-    check_positive("r", r)
-    check_positive("lam_da", lam_da)
-    r = jnp.asarray(r, _float_dtype(r, lam_da))
-    return jnp.ones_like(r), 1 + lam_da / (jnp.e * r)
+    if not isinstance(problem, OneCoordinate):
+        raise TypeError(f"problem must be an ascentjax.OneCoordinate, got {type(problem).__name__}")
+    r, f, lam = _fractions(problem)
+    return _da_orbit_1d(
+        learning_rate,
+        r,
+        f,
+        lam,
+        scheme=scheme,
+        w0=w0,
+        n_transient=n_transient,
+        n_record=n_record,
+        dtype=dtype,
+    )

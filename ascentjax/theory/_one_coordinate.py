@@ -26,10 +26,11 @@ Lambert W function (:func:`ascentjax.lambertw`). For the logistic loss
 (:math:`s(w) = 1/(1+e^{w})`) there is no closed form and the same equation is solved
 numerically (safeguarded Newton–bisection, :func:`stationary_margin`).
 
-Argument names: ``n_block`` is :math:`|R_j|`, ``n_retain`` is :math:`|R|`, ``n_forget``
-is :math:`|F|`, ``alpha`` is :math:`\alpha = |F_j|/|R_j|` and ``lam`` is :math:`\lambda`.
-All may be arrays (broadcast together) or tracers; every function works under ``jit``,
-``vmap`` and ``grad`` and follows the floating dtype of its inputs.
+Every function takes the setting as an :class:`ascentjax.OneCoordinate`: ``block_size`` is
+:math:`|R_j|`, ``n_retain`` is :math:`|R|`, ``n_forget`` is :math:`|F|`, ``alpha`` is
+:math:`\alpha = |F_j|/|R_j|` and ``lam`` is :math:`\lambda`. The fields may be arrays
+(broadcast together) or tracers; every function works under ``jit``, ``vmap`` and ``grad``
+and follows the floating dtype of its inputs.
 
 Reference: Mavrothalassitis et al., "Ascent Fails to Forget", NeurIPS 2025
 (arXiv 2509.26427), Sec. 5.1.1.
@@ -45,19 +46,21 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
+from jaxtyping import Array, Float
 
-from ._lambertw import lambertw
-from ._validation import check_choice, check_nonnegative, check_positive, check_real, is_concrete
+from .._lambertw import lambertw
+from .._problems import OneCoordinate
+from .._validation import check_choice, check_positive, check_real, is_concrete
 
 __all__ = [
     "Corollary1Path",
     "OneCoordinateSolution",
     "corollary1_path",
-    "da_case_boundaries",
+    "descent_stability_limit",
+    "case_boundaries",
     "lemma3_window",
     "lemma4_bound",
     "lemma5_bound",
-    "one_coordinate_solution",
     "one_coordinate_z",
     "stationary_margin",
 ]
@@ -80,7 +83,7 @@ class OneCoordinateSolution(NamedTuple):
     * ``da_max``: the local maximum :math:`W_{-1}(z_{DA})` of :math:`L_{DA}`, present only
       in case 2; NaN otherwise (and always NaN for the logistic loss).
     * ``case``: int32 branch case 1, 2 or 3 (see
-      :func:`one_coordinate_solution`); always 1 for the logistic loss.
+      :func:`solve`); always 1 for the logistic loss.
     """
 
     pretrained: jax.Array
@@ -118,34 +121,6 @@ def _check_shapes(**arrays: ArrayLike) -> None:
     except ValueError:
         desc = ", ".join(f"{k}{s}" for k, s in shapes.items())
         raise ValueError(f"shape mismatch (arguments do not broadcast): {desc}") from None
-
-
-def _check_counts(n_block=None, alpha=None, n_retain=None, n_forget=None) -> None:
-    given = {
-        k: v
-        for k, v in (
-            ("n_block", n_block),
-            ("alpha", alpha),
-            ("n_retain", n_retain),
-            ("n_forget", n_forget),
-        )
-        if v is not None
-    }
-    for name, v in given.items():
-        if name == "alpha":
-            check_nonnegative(name, v)
-        else:
-            check_positive(name, v)
-    _check_shapes(**given)
-    if n_block is not None and n_retain is not None:
-        if is_concrete(n_block) and is_concrete(n_retain):
-            if np.any(np.asarray(n_retain, float) < np.asarray(n_block, float)):
-                raise ValueError("n_retain must be >= n_block (|R| >= |R_j|)")
-    if n_block is not None and n_forget is not None and alpha is not None:
-        if all(is_concrete(v) for v in (n_block, n_forget, alpha)):
-            nb, nf, a = (np.asarray(v, float) for v in (n_block, n_forget, alpha))
-            if np.any(nf < a * nb * (1 - 1e-12)):
-                raise ValueError("n_forget must be >= alpha * n_block (|F| >= |F_j| = alpha |R_j|)")
 
 
 def _dtype(*xs: ArrayLike) -> jnp.dtype:
@@ -218,12 +193,8 @@ def _exp_branches(z: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
 
 # ----------------------------------------------------------------------------- public API
 def one_coordinate_z(
-    n_block: ArrayLike,
-    alpha: ArrayLike,
-    lam: ArrayLike,
-    n_retain: ArrayLike,
-    n_forget: ArrayLike,
-) -> tuple[jax.Array, jax.Array, jax.Array]:
+    problem: OneCoordinate,
+) -> tuple[Float[Array, "*batch"], Float[Array, "*batch"], Float[Array, "*batch"]]:
     r"""The arguments :math:`(z_D, z_R, z_{DA})` of the stationarity equation :math:`w = z\,s(w)`.
 
     .. math::
@@ -238,34 +209,37 @@ def one_coordinate_z(
     ``alpha = n_forget / n_retain`` gives :math:`z_{DA} = 0` and :math:`w_{DA} = 0` exactly.
 
     Args:
-        n_block: :math:`|R_j| > 0`.
-        alpha: :math:`\alpha = |F_j|/|R_j| \ge 0`.
-        lam: ridge :math:`\lambda > 0`.
-        n_retain: :math:`|R| \ge |R_j|`.
-        n_forget: :math:`|F| \ge \alpha|R_j|`, :math:`|F| > 0`.
+        problem: the setting (:class:`ascentjax.OneCoordinate`; ``n_forget > 0``).
 
     Returns:
-        ``(z_D, z_R, z_DA)``, arrays of the broadcast shape.
+        ``(z_D, z_R, z_DA)``, arrays of the broadcast shape of the fields.
 
     Raises:
-        ValueError: for concrete out-of-range or non-broadcasting arguments.
+        ValueError: for non-broadcasting fields or ``n_forget = 0``.
 
     Example:
         >>> import ascentjax as aj
-        >>> [round(float(v), 4) for v in aj.one_coordinate_z(5, 0.05, 0.01, 100, 10)]
+        >>> problem = aj.OneCoordinate(0.05, 0.01, block_size=5, n_retain=100, n_forget=10)
+        >>> [round(float(v), 4) for v in aj.theory.one_coordinate_z(problem)]
         [4.7727, 5.0, 2.5]
     """
-    _validate(n_block, alpha, lam, n_retain, n_forget)
-    return _z(n_block, alpha, lam, n_retain, n_forget)
+    return _z(*_fields(problem)[:5])
 
 
-def _validate(n_block, alpha, lam, n_retain, n_forget) -> None:
-    check_positive("lam", lam)
-    _check_counts(n_block, alpha, n_retain, n_forget)
-    _check_shapes(n_block=n_block, alpha=alpha, lam=lam, n_retain=n_retain, n_forget=n_forget)
+def _fields(problem: OneCoordinate) -> tuple:
+    """``(block_size, alpha, lam, n_retain, n_forget, loss)``, checked to broadcast."""
+    if not isinstance(problem, OneCoordinate):
+        raise TypeError(f"problem must be an ascentjax.OneCoordinate, got {type(problem).__name__}")
+    p = problem
+    _check_shapes(
+        block_size=p.block_size, alpha=p.alpha, lam=p.lam, n_retain=p.n_retain, n_forget=p.n_forget
+    )
+    if is_concrete(p.n_forget) and np.any(np.asarray(p.n_forget, float) <= 0):
+        raise ValueError(f"n_forget must be > 0 here (|F| divides), got {p.n_forget!r}")
+    return p.block_size, p.alpha, p.lam, p.n_retain, p.n_forget, p.loss
 
 
-def stationary_margin(z: ArrayLike, *, loss: str = "exp") -> jax.Array:
+def stationary_margin(z: ArrayLike, *, loss: str = "exp") -> Float[Array, "*batch"]:
     r"""Solve the one-coordinate stationarity equation :math:`w = z\,s(w)`, :math:`s = -\ell'`.
 
     * ``loss="exp"``: :math:`w e^{w} = z`, the principal branch :math:`W_0(z)` (the
@@ -296,7 +270,7 @@ def stationary_margin(z: ArrayLike, *, loss: str = "exp") -> jax.Array:
     Example:
         >>> import math
         >>> import ascentjax as aj
-        >>> w = float(aj.stationary_margin(5.0, loss="logistic"))
+        >>> w = float(aj.theory.stationary_margin(5.0, loss="logistic"))
         >>> round(w, 6)
         1.177505
         >>> abs(w * (1 + math.exp(w)) - 5.0) < 1e-5  # the root of w (1 + e^w) = z
@@ -312,15 +286,7 @@ def stationary_margin(z: ArrayLike, *, loss: str = "exp") -> jax.Array:
     return _logistic_root(z)
 
 
-def one_coordinate_solution(
-    n_block: ArrayLike,
-    alpha: ArrayLike,
-    lam: ArrayLike,
-    n_retain: ArrayLike,
-    n_forget: ArrayLike,
-    *,
-    loss: str = "exp",
-) -> OneCoordinateSolution:
+def _solve_one_coordinate(problem: OneCoordinate) -> OneCoordinateSolution:
     r"""Pretrained, oracle and DA stationary points of one coordinate (paper Lemmas 2–3).
 
     Exponential proxy (closed form, :doc:`/theory/one_coordinate`):
@@ -345,7 +311,7 @@ def one_coordinate_solution(
        point; gradient flow on :math:`L_{DA}` diverges to :math:`-\infty`. ``da`` and
        ``da_max`` are NaN.
 
-    The case boundaries are :func:`da_case_boundaries`. Following :func:`ascentjax.lambertw`,
+    The case boundaries are :func:`case_boundaries`. Following :func:`ascentjax.lambertw`,
     a :math:`z_{DA}` within two ulp below the float nearest :math:`-1/e` counts as the
     branch point (case 2, ``da = da_max = -1``).
 
@@ -356,36 +322,31 @@ def one_coordinate_solution(
     ``case`` is 1.
 
     Args:
-        n_block: :math:`|R_j| > 0`.
-        alpha: :math:`\alpha = |F_j|/|R_j| \ge 0`.
-        lam: ridge :math:`\lambda > 0`.
-        n_retain: :math:`|R| \ge |R_j|`.
-        n_forget: :math:`|F| > 0`, :math:`|F| \ge \alpha|R_j|`.
-        loss: ``"exp"`` (default, closed form) or ``"logistic"`` (numerical).
+        problem: the setting; ``problem.loss`` is ``"exp"`` (closed form) or ``"logistic"``
+            (numerical).
 
     Returns:
-        A :class:`OneCoordinateSolution` of arrays of the broadcast input shape.
+        A :class:`OneCoordinateSolution` of arrays of the broadcast shape of the fields.
 
     Raises:
-        ValueError: for concrete out-of-range or non-broadcasting arguments (the message
-            names the argument) or an unknown ``loss``.
+        ValueError: for non-broadcasting fields or ``n_forget = 0``.
 
     Example:
         >>> import ascentjax as aj
-        >>> sol = aj.one_coordinate_solution(5, 0.05, 0.01, 100, 10)
+        >>> counts = {"block_size": 5, "n_retain": 100, "n_forget": 10}
+        >>> sol = aj.theory.solve(aj.OneCoordinate(0.05, 0.01, **counts))
         >>> [round(float(v), 4) for v in (sol.pretrained, sol.oracle, sol.da)]
         [1.3003, 1.3267, 0.9586]
         >>> int(sol.case)
         1
-        >>> sol = aj.one_coordinate_solution(5, 0.105, 0.01, 100, 10)  # case 2
+        >>> sol = aj.theory.solve(aj.OneCoordinate(0.105, 0.01, **counts))  # case 2
         >>> int(sol.case), round(float(sol.da), 4), round(float(sol.da_max), 4)
         (2, -0.3574, -2.1533)
-        >>> int(aj.one_coordinate_solution(5, 0.5, 0.01, 100, 10).case)  # diverges
+        >>> int(aj.theory.solve(aj.OneCoordinate(0.5, 0.01, **counts)).case)  # diverges
         3
     """
-    check_choice("loss", loss, _LOSSES)
-    _validate(n_block, alpha, lam, n_retain, n_forget)
-    z_d, z_r, z_da = _z(n_block, alpha, lam, n_retain, n_forget)
+    *fields, loss = _fields(problem)
+    z_d, z_r, z_da = _z(*fields)
     if loss == "exp":
         w_d, w_r = lambertw(z_d), lambertw(z_r)
         da, da_max, case = _exp_branches(z_da)
@@ -399,9 +360,9 @@ def one_coordinate_solution(
     return OneCoordinateSolution(w_d, w_r, da, da_max, case)
 
 
-def da_case_boundaries(
-    n_block: ArrayLike, lam: ArrayLike, n_retain: ArrayLike, n_forget: ArrayLike
-) -> tuple[jax.Array, jax.Array]:
+def case_boundaries(
+    problem: OneCoordinate,
+) -> tuple[Float[Array, "*batch"], Float[Array, "*batch"]]:
     r"""The :math:`\alpha` values separating the three branch cases (exponential proxy).
 
     .. math::
@@ -410,31 +371,27 @@ def da_case_boundaries(
         \alpha_{-1/e} = \frac{|F|}{|R|} + \frac{\lambda|F|}{e\,|R_j|}\quad(z_{DA} = -1/e).
 
     Case 1 is :math:`\alpha \le \alpha_0`, case 2 :math:`\alpha_0 < \alpha \le \alpha_{-1/e}`,
-    case 3 :math:`\alpha > \alpha_{-1/e}` (see :func:`one_coordinate_solution`).
+    case 3 :math:`\alpha > \alpha_{-1/e}` (see :func:`solve`). ``problem.alpha`` is not used.
 
     Args:
-        n_block: :math:`|R_j| > 0`.
-        lam: ridge :math:`\lambda > 0`.
-        n_retain: :math:`|R| \ge |R_j|`.
-        n_forget: :math:`|F| > 0`.
+        problem: the setting (:class:`ascentjax.OneCoordinate`).
 
     Returns:
         ``(alpha_0, alpha_branch)``.
 
     Example:
         >>> import ascentjax as aj
-        >>> [round(float(a), 5) for a in aj.da_case_boundaries(5, 0.01, 100, 10)]
+        >>> problem = aj.OneCoordinate(0.0, 0.01, block_size=5, n_retain=100, n_forget=10)
+        >>> [round(float(a), 5) for a in aj.theory.case_boundaries(problem)]
         [0.1, 0.10736]
     """
-    check_positive("lam", lam)
-    _check_counts(n_block=n_block, n_retain=n_retain, n_forget=n_forget)
-    _check_shapes(n_block=n_block, lam=lam, n_retain=n_retain, n_forget=n_forget)
+    n_block, _, lam, n_retain, n_forget, _ = _fields(problem)
     nb, lam, nr, nf = _cast(n_block, lam, n_retain, n_forget)
-    a0 = nf / nr
-    return a0, a0 + lam * nf / (math.e * nb)
+    a1 = nf / nr + lam * nf / (math.e * nb)
+    return jnp.broadcast_to(nf / nr, a1.shape), a1
 
 
-def lemma3_window(n_retain: ArrayLike, n_forget: ArrayLike) -> tuple[jax.Array, jax.Array]:
+def lemma3_window(problem: OneCoordinate) -> tuple[Float[Array, "*batch"], Float[Array, "*batch"]]:
     r"""Lemma 3's :math:`\alpha`-window, in which DA moves away from the oracle.
 
     For
@@ -450,23 +407,23 @@ def lemma3_window(n_retain: ArrayLike, n_forget: ArrayLike) -> tuple[jax.Array, 
     :math:`|R_j|`).
 
     Args:
-        n_retain: :math:`|R| > 0`.
-        n_forget: :math:`|F| > 0`.
+        problem: the setting; only the counts :math:`|R|, |F|` are used.
 
     Returns:
         ``(alpha_lo, alpha_hi)``.
 
     Example:
         >>> import ascentjax as aj
-        >>> [round(float(a), 6) for a in aj.lemma3_window(100, 10)]
+        >>> window = aj.theory.lemma3_window(aj.OneCoordinate(0.0, 0.01, 5, 100, 10))
+        >>> [round(float(a), 6) for a in window]
         [0.008333, 0.1]
     """
-    _check_counts(n_retain=n_retain, n_forget=n_forget)
+    _, _, _, n_retain, n_forget, _ = _fields(problem)
     nr, nf = _cast(n_retain, n_forget)
     return nf**2 / (nr * (2 * nf + nr)), nf / nr
 
 
-def lemma4_bound(alpha: ArrayLike, n_retain: ArrayLike, n_forget: ArrayLike) -> jax.Array:
+def lemma4_bound(problem: OneCoordinate) -> Float[Array, "*batch"]:
     r"""Lemma 4: :math:`|w_D - w_R| \le |\ln((1+\alpha)|R|/|D|)|` for all :math:`\lambda, \alpha`.
 
     From :math:`W_0(x) = \ln x - \ln W_0(x)` (:math:`x > 0`),
@@ -476,24 +433,22 @@ def lemma4_bound(alpha: ArrayLike, n_retain: ArrayLike, n_forget: ArrayLike) -> 
     :math:`|R_j|`; it vanishes at :math:`\alpha = |F|/|R|`.
 
     Args:
-        alpha: :math:`\alpha \ge 0`.
-        n_retain: :math:`|R| > 0`.
-        n_forget: :math:`|F| > 0`.
+        problem: the setting; :math:`\lambda` and :math:`|R_j|` are not used.
 
     Returns:
         The bound, broadcast shape.
 
     Example:
         >>> import ascentjax as aj
-        >>> round(float(aj.lemma4_bound(0.05, 100, 10)), 5)
+        >>> round(float(aj.theory.lemma4_bound(aj.OneCoordinate(0.05, 0.01, 5, 100, 10))), 5)
         0.04652
     """
-    _check_counts(alpha=alpha, n_retain=n_retain, n_forget=n_forget)
+    _, alpha, _, n_retain, n_forget, _ = _fields(problem)
     a, nr, nf = _cast(alpha, n_retain, n_forget)
     return jnp.abs(jnp.log((1 + a) * nr / (nr + nf)))
 
 
-def lemma5_bound(n_block: ArrayLike, lam: ArrayLike, n_retain: ArrayLike) -> jax.Array:
+def lemma5_bound(problem: OneCoordinate) -> Float[Array, "*batch"]:
     r"""Lemma 5: for :math:`\alpha \ge |F|/|R|`, :math:`|w_R - w_{DA}| \ge W_0(|R_j|/(\lambda|R|))`.
 
     For such :math:`\alpha`, :math:`z_{DA} \le 0`, so every stationary point of
@@ -503,31 +458,23 @@ def lemma5_bound(n_block: ArrayLike, lam: ArrayLike, n_retain: ArrayLike) -> jax
     point and gradient flow runs to :math:`-\infty`: the distance is unbounded.)
 
     Args:
-        n_block: :math:`|R_j| > 0`.
-        lam: ridge :math:`\lambda > 0`.
-        n_retain: :math:`|R| \ge |R_j|`.
+        problem: the setting; :math:`\alpha` and :math:`|F|` are not used.
 
     Returns:
         :math:`W_0(|R_j|/(\lambda|R|))`, broadcast shape.
 
     Example:
         >>> import ascentjax as aj
-        >>> round(float(aj.lemma5_bound(5, 0.01, 100)), 4)
+        >>> round(float(aj.theory.lemma5_bound(aj.OneCoordinate(0.2, 0.01, 5, 100, 10))), 4)
         1.3267
     """
-    check_positive("lam", lam)
-    _check_counts(n_block=n_block, n_retain=n_retain)
-    _check_shapes(n_block=n_block, lam=lam, n_retain=n_retain)
+    n_block, _, lam, n_retain, _, _ = _fields(problem)
     nb, lam, nr = _cast(n_block, lam, n_retain)
     return lambertw(nb / (lam * nr))
 
 
 def corollary1_path(
-    n_block: ArrayLike,
-    lams: ArrayLike,
-    n_retain: ArrayLike,
-    n_forget: ArrayLike,
-    kappa: ArrayLike = 0.0,
+    problem: OneCoordinate, lams: Float[ArrayLike, "*path"], kappa: ArrayLike = 0.0
 ) -> Corollary1Path:
     r"""Corollary 1 along the path :math:`\alpha = |F|/|R| + \kappa\lambda`, :math:`\lambda \to 0`.
 
@@ -545,10 +492,9 @@ def corollary1_path(
     arbitrarily far from it.
 
     Args:
-        n_block: :math:`|R_j| > 0` (scalar or broadcastable with ``lams``).
+        problem: the setting; only the counts :math:`|R_j|, |R|, |F|` are used
+            (:math:`\alpha` and :math:`\lambda` are set by the path).
         lams: ridge values :math:`\lambda > 0` along the path (any shape).
-        n_retain: :math:`|R| \ge |R_j|`.
-        n_forget: :math:`|F| > 0`.
         kappa: slope of the path, :math:`\kappa \le |F|/(e|R_j|)`; negative values approach
             :math:`|F|/|R|` from below (case 1), positive from above (case 2).
 
@@ -562,15 +508,16 @@ def corollary1_path(
     Example:
         >>> import jax.numpy as jnp
         >>> import ascentjax as aj
-        >>> p = aj.corollary1_path(5, jnp.array([1e-1, 1e-3, 1e-5]), 100, 10, kappa=0.5)
+        >>> p = aj.theory.corollary1_path(
+        ...     aj.OneCoordinate(0.1, 0.01, 5, 100, 10), jnp.array([1e-1, 1e-3, 1e-5]), kappa=0.5)
         >>> [round(float(d), 4) for d in p.dist_pretrained_oracle]
         [0.0117, 0.0003, 0.0]
         >>> [round(float(d), 3) for d in p.dist_da_oracle]
         [0.709, 3.218, 6.984]
     """
+    n_block, _, _, n_retain, n_forget, _ = _fields(problem)
     check_positive("lams", lams)
     check_real("kappa", kappa)
-    _check_counts(n_block=n_block, n_retain=n_retain, n_forget=n_forget)
     _check_shapes(n_block=n_block, lams=lams, n_retain=n_retain, n_forget=n_forget, kappa=kappa)
     if all(is_concrete(v) for v in (kappa, n_forget, n_block)):
         kmax = np.asarray(n_forget, float) / (math.e * np.asarray(n_block, float))
@@ -593,3 +540,40 @@ def corollary1_path(
         jnp.abs(w_da - w_r),
         jnp.abs(jnp.log((1 + alpha) * nr / (nr + nf))),
     )
+
+
+def descent_stability_limit(problem: OneCoordinate) -> Float[Array, "*batch"]:
+    r"""The largest learning rate at which gradient descent keeps the DA minimum (proxy).
+
+    Gradient descent :math:`w \mapsto w - \eta L_{DA}'(w)` has :math:`w_{DA}` as a linearly
+    stable fixed point iff :math:`\eta L_{DA}''(w_{DA}) < 2`. At a stationary point
+    :math:`(r - f)e^{-w} = \lambda w` (:math:`r = |R_j|/|R|`, :math:`f = \alpha|R_j|/|F|`), so
+    :math:`L_{DA}''(w_{DA}) = (r - f)e^{-w_{DA}} + \lambda = \lambda(1 + w_{DA})` and
+
+    .. math::
+
+        \eta^* = \frac{2}{\lambda\,(1 + W_0(z_{DA}))},
+
+    :math:`+\infty` on the case-2/3 boundary (:math:`w_{DA} = -1`) and NaN in case 3, where
+    there is no minimum to keep. Beyond :math:`\eta^*` the iterates leave the minimum
+    (period doubling, cycles, chaos or run-off).
+
+    Args:
+        problem: the setting; ``problem.lam`` is the ridge of :math:`L_{DA}` (for iterative
+            DA with ridge :math:`\lambda` in each half-step pass :math:`2\lambda`).
+
+    Returns:
+        :math:`\eta^*`, with the broadcast shape of the fields.
+
+    Example:
+        >>> import ascentjax as aj
+        >>> problem = aj.OneCoordinate(0.5, 0.02, block_size=0.05, n_retain=1.0, n_forget=1.0)
+        >>> round(float(aj.theory.descent_stability_limit(problem)), 3)
+        60.549
+    """
+    fields = _fields(problem)[:5]
+    _, _, z_da = _z(*fields)
+    lam = _cast(*fields)[2]
+    w = lambertw(jnp.maximum(z_da, -1 / math.e))
+    limit = 2 / (lam * (1 + w))
+    return jnp.where(z_da >= -1 / math.e, limit, jnp.nan)

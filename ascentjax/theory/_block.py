@@ -21,10 +21,11 @@ every stationary point has the form :math:`w = \beta_r s(x)\, a + \beta_f s(y)\,
 evaluate the Lemma 7–10 bounds and thresholds, and scan the "detrimental window" of
 :math:`\alpha` in which DA is ordered on the wrong side of the pretrained model.
 
-The correlation strength :math:`\varepsilon` is called ``rho`` throughout (the studies'
-``--rho`` flag). Every function takes ``loss="exp"`` (default, the paper's proxy) or
-``loss="logistic"``; the Lambert-W bounds of Lemmas 7–9 are proved for the exponential
-proxy only.
+Every function takes the setting as an :class:`ascentjax.Block`, whose correlation
+strength :math:`\varepsilon` is called ``rho`` (the studies' ``--rho`` flag) and whose
+``loss`` is ``"exp"`` (default, the paper's proxy) or ``"logistic"``; the Lambert-W bounds
+of Lemmas 7–9 and the existence threshold are proved for the exponential proxy only and
+ignore ``block.loss``. Functions that scan or bound :math:`\alpha` ignore ``block.alpha``.
 
 Reference: Mavrothalassitis et al., "Ascent Fails to Forget", NeurIPS 2025
 (arXiv 2509.26427), Sec. 5.1.2.
@@ -40,9 +41,11 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
+from jaxtyping import Array, Float
 
-from ._lambertw import lambertw
-from ._validation import check_choice, check_positive, check_range, is_concrete
+from .._lambertw import lambertw
+from .._problems import Block
+from .._validation import check_range
 
 __all__ = [
     "BlockPoint",
@@ -56,7 +59,6 @@ __all__ = [
     "pretrained_point",
     "da_point",
     "da_reduced_residual",
-    "solve_block",
     "lemma7_bounds",
     "lemma8_bounds",
     "lemma8_nonexistence_alpha",
@@ -106,7 +108,7 @@ class DASolution(NamedTuple):
 
 
 class BlockSolution(NamedTuple):
-    r"""Pretrained, oracle and DA points of one block configuration (:func:`solve_block`).
+    r"""Pretrained, oracle and DA points of one block configuration (:func:`solve`).
 
     Fields:
 
@@ -173,19 +175,19 @@ class WindowScan(NamedTuple):
 
 
 # ----------------------------------------------------------------------------- helpers
-def _check(rho, alpha, lam, block_size, n_retain, n_forget, loss) -> None:
-    check_choice("loss", loss, _LOSSES)
-    check_range("rho", rho, low=0.0, high=1.0, high_inclusive=False)
-    check_range("alpha", alpha, low=0.0)
-    check_positive("lam", lam)
-    check_positive("block_size", block_size)
-    check_positive("n_retain", n_retain)
-    check_positive("n_forget", n_forget)
-    if all(is_concrete(v) for v in (block_size, n_retain, n_forget, alpha)):
-        if np.any(np.asarray(n_retain) < np.asarray(block_size)):
-            raise ValueError("n_retain must be >= block_size (the block's retain samples)")
-        if np.any(np.asarray(n_forget) < np.asarray(alpha) * np.asarray(block_size) - 1e-9):
-            raise ValueError("n_forget must be >= alpha * block_size (the block's forget samples)")
+def _unpack(block: Block) -> tuple:
+    """The block's fields (validated on construction), as a tuple."""
+    if not isinstance(block, Block):
+        raise TypeError(f"block must be an ascentjax.Block, got {type(block).__name__}")
+    return (
+        block.rho,
+        block.alpha,
+        block.lam,
+        block.block_size,
+        block.n_retain,
+        block.n_forget,
+        block.loss,
+    )
 
 
 def _dtype(*xs):
@@ -299,13 +301,8 @@ def _damped_newton(w, rho, br, bf, loss, iters=60):
 
 # ----------------------------------------------------------------------------- public API
 def block_coefficients(
-    rho: ArrayLike,
-    alpha: ArrayLike,
-    lam: ArrayLike,
-    block_size: ArrayLike = 50.0,
-    n_retain: ArrayLike = 900.0,
-    n_forget: ArrayLike = 100.0,
-) -> tuple[jax.Array, jax.Array, jax.Array]:
+    block: Block,
+) -> tuple[Float[Array, "*batch"], Float[Array, "*batch"], Float[Array, "*batch"]]:
     r"""The constants :math:`(b_D, b_R, c_F)` of the block's stationarity equations.
 
     .. math::
@@ -315,22 +312,16 @@ def block_coefficients(
 
     Example:
         >>> import ascentjax as aj
-        >>> [round(float(v), 4) for v in aj.block_coefficients(0.8, 0.05, 0.01)]
+        >>> coefficients = aj.theory.block_coefficients(aj.Block(0.8, 0.05, 0.01))
+        >>> [round(float(v), 4) for v in coefficients]
         [5.0, 5.5556, 2.5]
     """
-    _check(rho, alpha, lam, block_size, n_retain, n_forget, "exp")
+    rho, alpha, lam, block_size, n_retain, n_forget, loss = _unpack(block)
     return _coefficients(rho, alpha, lam, block_size, n_retain, n_forget)[2:]
 
 
 def oracle_point(
-    rho: ArrayLike,
-    alpha: ArrayLike,
-    lam: ArrayLike,
-    block_size: ArrayLike = 50.0,
-    n_retain: ArrayLike = 900.0,
-    n_forget: ArrayLike = 100.0,
-    *,
-    loss: str = "exp",
+    block: Block,
 ) -> BlockPoint:
     r"""The oracle (minimiser of :math:`L_R`) in closed form (paper Lemma 6).
 
@@ -349,11 +340,11 @@ def oracle_point(
 
     Example:
         >>> import ascentjax as aj
-        >>> pt = aj.oracle_point(0.8, 0.05, 0.01)
+        >>> pt = aj.theory.oracle_point(aj.Block(0.8, 0.05, 0.01))
         >>> [round(float(m), 3) for m in pt.margins]
         [1.687, 1.646]
     """
-    _check(rho, alpha, lam, block_size, n_retain, n_forget, loss)
+    rho, alpha, lam, block_size, n_retain, n_forget, loss = _unpack(block)
     rho, _, _, bR, _ = _coefficients(rho, alpha, lam, block_size, n_retain, n_forget)
     A = (1 + rho**2) * bR
     x = _solve_shifted(A, jnp.zeros_like(A), loss)
@@ -381,14 +372,8 @@ def _pretrained(rho, alpha, bD, loss, iters):
 
 
 def pretrained_point(
-    rho: ArrayLike,
-    alpha: ArrayLike,
-    lam: ArrayLike,
-    block_size: ArrayLike = 50.0,
-    n_retain: ArrayLike = 900.0,
-    n_forget: ArrayLike = 100.0,
+    block: Block,
     *,
-    loss: str = "exp",
     iters: int = 200,
 ) -> BlockPoint:
     r"""The pretrained model (minimiser of the strictly convex :math:`L_D`).
@@ -410,11 +395,11 @@ def pretrained_point(
 
     Example:
         >>> import ascentjax as aj
-        >>> pt = aj.pretrained_point(0.8, 0.05, 0.01)
+        >>> pt = aj.theory.pretrained_point(aj.Block(0.8, 0.05, 0.01))
         >>> [round(float(m), 3) for m in pt.margins]
         [1.652, 1.615]
     """
-    _check(rho, alpha, lam, block_size, n_retain, n_forget, loss)
+    rho, alpha, lam, block_size, n_retain, n_forget, loss = _unpack(block)
     return _pretrained_core(rho, alpha, lam, block_size, n_retain, n_forget, loss, iters)
 
 
@@ -440,16 +425,9 @@ def _da_residual(y, rho, bR, cF, loss):
 
 
 def da_reduced_residual(
+    block: Block,
     y: ArrayLike,
-    rho: ArrayLike,
-    alpha: ArrayLike,
-    lam: ArrayLike,
-    block_size: ArrayLike = 50.0,
-    n_retain: ArrayLike = 900.0,
-    n_forget: ArrayLike = 100.0,
-    *,
-    loss: str = "exp",
-) -> jax.Array:
+) -> Float[Array, "*batch"]:
     r"""The reduced DA equation :math:`G(y)`, whose roots are the DA stationary points.
 
     For a forget margin :math:`y`, the first DA equation
@@ -466,10 +444,10 @@ def da_reduced_residual(
 
     Example:
         >>> import ascentjax as aj
-        >>> round(float(aj.da_reduced_residual(10.0, 0.8, 0.05, 0.01)), 2)
+        >>> round(float(aj.theory.da_reduced_residual(aj.Block(0.8, 0.05, 0.01), 10.0)), 2)
         8.35
     """
-    _check(rho, alpha, lam, block_size, n_retain, n_forget, loss)
+    rho, alpha, lam, block_size, n_retain, n_forget, loss = _unpack(block)
     rho, _, _, bR, cF = _coefficients(rho, alpha, lam, block_size, n_retain, n_forget)
     return _da_residual(jnp.asarray(y, rho.dtype), rho, bR, cF, loss)
 
@@ -557,14 +535,8 @@ def _da(rho, alpha, bD, bR, cF, loss, w_start, gd_steps, grid_size):
 
 
 def da_point(
-    rho: ArrayLike,
-    alpha: ArrayLike,
-    lam: ArrayLike,
-    block_size: ArrayLike = 50.0,
-    n_retain: ArrayLike = 900.0,
-    n_forget: ArrayLike = 100.0,
+    block: Block,
     *,
-    loss: str = "exp",
     gd_steps: int = 300,
     grid_size: int = 1024,
 ) -> DASolution:
@@ -599,13 +571,13 @@ def da_point(
 
     Example:
         >>> import ascentjax as aj
-        >>> sol = aj.da_point(0.8, 0.05, 0.01)
+        >>> sol = aj.theory.da_point(aj.Block(0.8, 0.05, 0.01))
         >>> [round(float(m), 3) for m in sol.margins], bool(sol.stationary)
         ([1.295, 1.204], True)
-        >>> bool(aj.da_point(0.8, 0.1, 0.01).stationary)
+        >>> bool(aj.theory.da_point(aj.Block(0.8, 0.1, 0.01)).stationary)
         False
     """
-    _check(rho, alpha, lam, block_size, n_retain, n_forget, loss)
+    rho, alpha, lam, block_size, n_retain, n_forget, loss = _unpack(block)
     return _solve_block_core(
         rho, alpha, lam, block_size, n_retain, n_forget, loss, gd_steps, grid_size
     ).da
@@ -627,31 +599,14 @@ def _solve_block_core(rho, alpha, lam, block_size, n_retain, n_forget, loss, gd_
     return BlockSolution(pre, ora, da, ordered, d_po, d_ao)
 
 
-def solve_block(
-    rho: ArrayLike,
-    alpha: ArrayLike,
-    lam: ArrayLike,
-    block_size: ArrayLike = 50.0,
-    n_retain: ArrayLike = 900.0,
-    n_forget: ArrayLike = 100.0,
+def _solve_block(
+    block: Block,
     *,
-    loss: str = "exp",
     gd_steps: int = 300,
     grid_size: int = 1024,
 ) -> BlockSolution:
-    r"""Pretrained, oracle and DA points of the block, with ordering and distances.
-
-    ``ordered`` is the detrimental configuration
-    :math:`x_{DA} \le x_D \le x_R,\ y_{DA} \le y_D \le y_R`. All inputs may be arrays or
-    tracers: use ``jax.vmap`` over :math:`(\varepsilon, \alpha, \lambda, \text{counts})`.
-
-    Example:
-        >>> import ascentjax as aj
-        >>> sol = aj.solve_block(0.8, 0.05, 0.01)
-        >>> bool(sol.ordered), round(float(sol.dist_da_oracle), 3) > 0
-        (True, True)
-    """
-    _check(rho, alpha, lam, block_size, n_retain, n_forget, loss)
+    """Public as :func:`ascentjax.theory.solve`."""
+    rho, alpha, lam, block_size, n_retain, n_forget, loss = _unpack(block)
     return _solve_block_core(
         rho, alpha, lam, block_size, n_retain, n_forget, loss, gd_steps, grid_size
     )
@@ -659,12 +614,7 @@ def solve_block(
 
 # ----------------------------------------------------------------------------- bounds
 def lemma7_bounds(
-    rho: ArrayLike,
-    alpha: ArrayLike,
-    lam: ArrayLike,
-    block_size: ArrayLike = 50.0,
-    n_retain: ArrayLike = 900.0,
-    n_forget: ArrayLike = 100.0,
+    block: Block,
 ) -> PretrainedBounds:
     r"""Lambert-W bounds on the pretrained margins (paper Lemma 7; proxy, :math:`\alpha \le 1`).
 
@@ -685,11 +635,11 @@ def lemma7_bounds(
 
     Example:
         >>> import ascentjax as aj
-        >>> b = aj.lemma7_bounds(0.8, 0.05, 0.01)
+        >>> b = aj.theory.lemma7_bounds(aj.Block(0.8, 0.05, 0.01))
         >>> bool(b.x_lo <= 1.652 <= b.x_hi), bool(b.y_lo <= 1.615 <= b.y_hi)
         (True, True)
     """
-    _check(rho, alpha, lam, block_size, n_retain, n_forget, "exp")
+    rho, alpha, lam, block_size, n_retain, n_forget, loss = _unpack(block)
     rho, alpha, bD, _, _ = _coefficients(rho, alpha, lam, block_size, n_retain, n_forget)
     x_lo = _w0(bD * (1 + rho**2 + 2 * alpha * rho))
     y_lo = _w0(bD * alpha * (1 + rho**2))
@@ -699,12 +649,7 @@ def lemma7_bounds(
 
 
 def lemma8_bounds(
-    rho: ArrayLike,
-    alpha: ArrayLike,
-    lam: ArrayLike,
-    block_size: ArrayLike = 50.0,
-    n_retain: ArrayLike = 900.0,
-    n_forget: ArrayLike = 100.0,
+    block: Block,
 ) -> DABounds:
     r"""Lambert-W bounds on any DA stationary point (paper Lemma 8; proxy).
 
@@ -725,11 +670,11 @@ def lemma8_bounds(
 
     Example:
         >>> import ascentjax as aj
-        >>> b = aj.lemma8_bounds(0.8, 0.05, 0.01)
+        >>> b = aj.theory.lemma8_bounds(aj.Block(0.8, 0.05, 0.01))
         >>> bool(b.x_hi >= 1.295), bool(b.y_hi >= 1.204)
         (True, True)
     """
-    _check(rho, alpha, lam, block_size, n_retain, n_forget, "exp")
+    rho, alpha, lam, block_size, n_retain, n_forget, loss = _unpack(block)
     rho, alpha, _, bR, cF = _coefficients(rho, alpha, lam, block_size, n_retain, n_forget)
     zx = bR * (1 + rho**2) - 2 * rho * cF
     zy = 2 * rho * bR - (1 + rho**2) * cF
@@ -752,12 +697,8 @@ def lemma8_bounds(
 
 
 def lemma8_nonexistence_alpha(
-    rho: ArrayLike,
-    lam: ArrayLike,
-    block_size: ArrayLike = 50.0,
-    n_retain: ArrayLike = 900.0,
-    n_forget: ArrayLike = 100.0,
-) -> jax.Array:
+    block: Block,
+) -> Float[Array, "*batch"]:
     r"""Smallest :math:`\alpha` from which Lemma 8 proves :math:`L_{DA}` has no stationary point.
 
     :math:`z_y < -1/e` (or :math:`z_x < -1/e`) in :func:`lemma8_bounds`, i.e.
@@ -769,10 +710,10 @@ def lemma8_nonexistence_alpha(
 
     Example:
         >>> import ascentjax as aj
-        >>> round(float(aj.lemma8_nonexistence_alpha(0.8, 0.01)), 4)
+        >>> round(float(aj.theory.lemma8_nonexistence_alpha(aj.Block(0.8, 0.0, 0.01))), 4)
         0.1129
     """
-    _check(rho, 0.0, lam, block_size, n_retain, n_forget, "exp")
+    rho, alpha, lam, block_size, n_retain, n_forget, loss = _unpack(block)
     rho, _, _, bR, _ = _coefficients(rho, 0.0, lam, block_size, n_retain, n_forget)
     dt = rho.dtype
     unit = jnp.asarray(lam, dt) * jnp.asarray(n_forget, dt) / jnp.asarray(block_size, dt)
@@ -784,8 +725,8 @@ def lemma8_nonexistence_alpha(
 
 
 def lemma9_threshold(
-    rho: ArrayLike, n_retain: ArrayLike = 900.0, n_forget: ArrayLike = 100.0
-) -> jax.Array:
+    block: Block,
+) -> Float[Array, "*batch"]:
     r"""Lemma 9: DA undershoots the pretrained model in both margins for :math:`\alpha` above
 
     .. math::
@@ -800,14 +741,15 @@ def lemma9_threshold(
 
     Example:
         >>> import ascentjax as aj
-        >>> round(float(aj.lemma9_threshold(0.8)), 4)
+        >>> round(float(aj.theory.lemma9_threshold(aj.Block(0.8, 0.0, 0.01))), 4)
         0.0985
     """
-    check_range("rho", rho, low=0.0, high=1.0, high_inclusive=False)
-    check_positive("n_retain", n_retain)
-    check_positive("n_forget", n_forget)
+    rho, _, _, _, n_retain, n_forget, _ = _unpack(block)
     dt = _dtype(rho, n_retain, n_forget)
-    rho, nr, nf = (jnp.asarray(v, dt) for v in (rho, n_retain, n_forget))
+    return _lemma9(*(jnp.asarray(v, dt) for v in (rho, n_retain, n_forget)))
+
+
+def _lemma9(rho, nr, nf):
     nd = nr + nf
     t1 = (
         jnp.where(rho > 0, (1 + rho**2) / (2 * jnp.maximum(rho, 1e-300)), jnp.inf)
@@ -819,14 +761,8 @@ def lemma9_threshold(
 
 
 def lemma10_thresholds(
-    rho: ArrayLike,
-    lam: ArrayLike,
-    block_size: ArrayLike = 50.0,
-    n_retain: ArrayLike = 900.0,
-    n_forget: ArrayLike = 100.0,
-    *,
-    loss: str = "exp",
-) -> tuple[jax.Array, jax.Array]:
+    block: Block,
+) -> tuple[Float[Array, "*batch"], Float[Array, "*batch"]]:
     r"""Lemma 10: the :math:`\alpha` at which the pretrained margins reach the oracle's.
 
     Returns :math:`(\alpha_x, \alpha_y)`, the solutions of :math:`x_D(\alpha) = x_R` and
@@ -842,11 +778,11 @@ def lemma10_thresholds(
 
     Example:
         >>> import ascentjax as aj
-        >>> ax, ay = aj.lemma10_thresholds(0.8, 0.01)
+        >>> ax, ay = aj.theory.lemma10_thresholds(aj.Block(0.8, 0.0, 0.01))
         >>> [round(float(v), 4) for v in (ax, ay)]
         [0.1102, 0.0969]
     """
-    _check(rho, 0.0, lam, block_size, n_retain, n_forget, loss)
+    rho, alpha, lam, block_size, n_retain, n_forget, loss = _unpack(block)
     return _lemma10_core(rho, lam, block_size, n_retain, n_forget, loss)
 
 
@@ -866,12 +802,8 @@ def _lemma10_core(rho, lam, block_size, n_retain, n_forget, loss):
 
 
 def lemma10_sufficient_threshold(
-    rho: ArrayLike,
-    lam: ArrayLike,
-    block_size: ArrayLike = 50.0,
-    n_retain: ArrayLike = 900.0,
-    n_forget: ArrayLike = 100.0,
-) -> jax.Array:
+    block: Block,
+) -> Float[Array, "*batch"]:
     r"""Bound-based Lemma 10 (proxy): the oracle is above the pretrained model below it.
 
     Requires the oracle margins to exceed the Lemma 7 *upper* bounds on the pretrained
@@ -887,13 +819,13 @@ def lemma10_sufficient_threshold(
 
     Example:
         >>> import ascentjax as aj
-        >>> t = aj.lemma10_sufficient_threshold(0.8, 0.01)
+        >>> t = aj.theory.lemma10_sufficient_threshold(aj.Block(0.8, 0.0, 0.01))
         >>> round(float(t), 4)
         0.0251
-        >>> bool(t <= min(aj.lemma10_thresholds(0.8, 0.01)))
+        >>> bool(t <= min(aj.theory.lemma10_thresholds(aj.Block(0.8, 0.0, 0.01))))
         True
     """
-    _check(rho, 0.0, lam, block_size, n_retain, n_forget, "exp")
+    rho, alpha, lam, block_size, n_retain, n_forget, loss = _unpack(block)
     rho, _, bD, bR, _ = _coefficients(rho, 0.0, lam, block_size, n_retain, n_forget)
     xR = _w0((1 + rho**2) * bR)
     yR = 2 * rho * xR / (1 + rho**2)
@@ -904,16 +836,12 @@ def lemma10_sufficient_threshold(
 
 
 def da_existence_threshold(
-    rho: ArrayLike,
-    lam: ArrayLike,
-    block_size: ArrayLike = 50.0,
-    n_retain: ArrayLike = 900.0,
-    n_forget: ArrayLike = 100.0,
+    block: Block,
     *,
     alpha_max: float | None = None,
     iters: int = 50,
     grid_size: int = 512,
-) -> jax.Array:
+) -> Float[Array, "*batch"]:
     r"""The :math:`\alpha` above which :math:`L_{DA}` (proxy) has no stationary point.
 
     Bisection on the existence flag of :func:`da_point` (the reduced equation's minimum
@@ -924,12 +852,12 @@ def da_existence_threshold(
 
     Example:
         >>> import ascentjax as aj
-        >>> round(float(aj.da_existence_threshold(0.8, 0.01)), 4)
+        >>> round(float(aj.theory.da_existence_threshold(aj.Block(0.8, 0.0, 0.01))), 4)
         0.0798
     """
-    _check(rho, 0.0, lam, block_size, n_retain, n_forget, "exp")
+    rho, alpha, lam, block_size, n_retain, n_forget, loss = _unpack(block)
     if alpha_max is None:
-        alpha_max = lemma8_nonexistence_alpha(rho, lam, block_size, n_retain, n_forget)
+        alpha_max = lemma8_nonexistence_alpha(block)
     return _existence_core(rho, lam, block_size, n_retain, n_forget, alpha_max, iters, grid_size)
 
 
@@ -951,20 +879,15 @@ def _existence_core(rho, lam, block_size, n_retain, n_forget, alpha_max, iters, 
 
 
 def window_scan(
-    rho: ArrayLike,
-    alphas: ArrayLike,
-    lam: ArrayLike,
-    block_size: ArrayLike = 50.0,
-    n_retain: ArrayLike = 900.0,
-    n_forget: ArrayLike = 100.0,
+    block: Block,
+    alphas: Float[ArrayLike, " n"],
     *,
-    loss: str = "exp",
     grid_size: int = 512,
 ) -> WindowScan:
     r"""Scan :math:`\alpha` at one :math:`\varepsilon`: exact ordering flags and the lemma window.
 
     For every :math:`\alpha` in ``alphas`` the three systems are solved exactly
-    (:func:`solve_block`, vmapped). The exact detrimental window is the set where
+    (:func:`solve`, vmapped). The exact detrimental window is the set where
     ``ordered`` holds; the lemma window is
     :math:`[\alpha_9, \min(\alpha_{10,x}, \alpha_{10,y})]` (:func:`lemma9_threshold`,
     :func:`lemma10_thresholds`), which is vacuous where ``da_stationary`` is false. Use
@@ -972,14 +895,15 @@ def window_scan(
 
     Example:
         >>> import jax.numpy as jnp, ascentjax as aj
-        >>> scan = aj.window_scan(0.8, jnp.array([0.005, 0.05, 0.1]), 0.01)
+        >>> block = aj.Block(rho=0.8, alpha=0.0, lam=0.01)
+        >>> scan = aj.theory.window_scan(block, jnp.array([0.005, 0.05, 0.1]))
         >>> [bool(v) for v in scan.ordered]
         [False, True, False]
     """
     if not isinstance(alphas, jax.Array):
         alphas = np.asarray(alphas, dtype=float)
     check_range("alphas", alphas, low=0.0)
-    _check(rho, 0.0, lam, block_size, n_retain, n_forget, loss)
+    rho, alpha, lam, block_size, n_retain, n_forget, loss = _unpack(block)
     dt = _dtype(rho, alphas, lam)
     return _window_core(
         rho, jnp.asarray(alphas, dt), lam, block_size, n_retain, n_forget, loss, grid_size
@@ -998,12 +922,7 @@ def _window_core(rho, alphas, lam, block_size, n_retain, n_forget, loss, grid_si
     xA, yA = sol.da.margins[..., 0], sol.da.margins[..., 1]
     da_below = sol.da.reached & (xA <= xD) & (yA <= yD)
     oracle_above = (xR >= xD) & (yR >= yD)
-    nd = n_retain + n_forget
-    t1 = jnp.where(rho > 0, (1 + rho**2) / (2 * jnp.maximum(rho, 1e-300)), jnp.inf)
-    a9 = jnp.maximum(
-        t1 * n_forget**2 / (n_retain * (nd + n_forget)),
-        2 * rho / (1 + rho**2) * n_forget * nd / (n_retain * (nd + n_forget)),
-    )
+    a9 = _lemma9(rho, n_retain, n_forget)
     a10 = jnp.minimum(*_lemma10_core(rho, lam, block_size, n_retain, n_forget, loss))
     lemma = (alphas >= a9) & (alphas <= a10)
     return WindowScan(alphas, sol.ordered, da_below, oracle_above, sol.da.stationary, lemma)
@@ -1014,7 +933,7 @@ def window_edges(alphas: ArrayLike, mask: ArrayLike) -> tuple[float, float]:
 
     Example:
         >>> import ascentjax as aj
-        >>> aj.window_edges([0.1, 0.2, 0.3], [False, True, True])
+        >>> aj.theory.window_edges([0.1, 0.2, 0.3], [False, True, True])
         (0.2, 0.3)
 
     Raises:
