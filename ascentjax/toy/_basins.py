@@ -15,6 +15,8 @@ from ._data import Data
 from ._model import OutputMap, correct, float_dtype, get_output_map, loss_one, resolve_data
 from ._training import descend, polish
 
+__all__ = ["Basins", "assign", "find_minima", "nearest_minimum"]
+
 
 class Basins(NamedTuple):
     """Local minima of a toy objective and their basins of attraction.

@@ -11,6 +11,8 @@ from jax.typing import ArrayLike, DTypeLike
 
 from .._validation import check_nonnegative, check_real
 
+__all__ = ["Data", "Weights", "data", "weights"]
+
 Array = jax.Array
 
 PAPER_INPUTS = (-1.0, 1.0, 3.0, 4.0)

@@ -12,6 +12,8 @@ from .._validation import check_count
 from ._data import Data
 from ._model import OutputMap, float_dtype, loss
 
+__all__ = ["grid", "landscape"]
+
 
 def grid(
     a_range: tuple[float, float] = (-0.5, 3.0),

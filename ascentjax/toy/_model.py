@@ -14,6 +14,8 @@ from .._validation import check_nonnegative
 from ._data import Data
 from ._data import data as _paper_data
 
+__all__ = ["correct", "get_output_map", "loss", "predict"]
+
 OutputMap = str | Callable[[Array], Array]
 OUTPUT_MAPS = ("tanh", "tanh_half", "paper_sigmoid")
 

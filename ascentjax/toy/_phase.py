@@ -16,6 +16,8 @@ from ._landscape import grid
 from ._model import OutputMap, check_theta, float_dtype, loss, resolve_data
 from ._training import descend, gda_then_finetune
 
+__all__ = ["PhaseDiagram", "critical_gda_weight", "oracles", "phase_diagram"]
+
 
 class PhaseDiagram(NamedTuple):
     """GDA-then-fine-tune from one model over a grid of step-size ratios and forget counts.

@@ -18,6 +18,8 @@ from .._validation import check_count, check_nonnegative, check_positive
 from ._data import Data, Weights
 from ._model import OutputMap, check_theta, float_dtype, get_output_map, loss_one, resolve_data
 
+__all__ = ["descend", "gda_then_finetune", "polish", "stable_learning_rate", "weighted_descent"]
+
 OptimizerFactory = Callable[[ArrayLike], optax.GradientTransformation]
 
 
