@@ -235,7 +235,7 @@ def test_oracle_ignores_forget_rows_and_pretrains_with_empty_mask(key) -> None:
 def test_oracle_float32_vmap_jit_and_implicit_grad(key) -> None:
     keys = jax.random.split(key, 3)
     batch = jax.vmap(lambda k: _data(k))(keys)
-    single = jax.jit(aj.train_oracle)
+    single = jax.jit(lambda d, lam: aj.train_oracle(d, lam, loss="logistic"))
     f64 = jax.jit(jax.vmap(lambda d: aj.train_oracle(d, LAM, loss="logistic")))(batch)
     for i in range(3):
         one = jax.tree_util.tree_map(lambda a, i=i: a[i], batch)
