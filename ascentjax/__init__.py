@@ -18,6 +18,7 @@ from ._data import cross_correlated_data as cross_correlated_data
 from ._data import one_coordinate_data as one_coordinate_data
 from ._data import sample_forget_mask as sample_forget_mask
 from ._forget import accuracy as accuracy
+from ._forget import breast_cancer_data as breast_cancer_data
 from ._forget import gaussian_mixture_data as gaussian_mixture_data
 from ._forget import resample_split as resample_split
 from ._forget import train_oracle as train_oracle
@@ -59,6 +60,7 @@ __all__ = sorted(
         "UnlearningRule",
         "accuracy",
         "auto_chunk_size",
+        "breast_cancer_data",
         "block_orthogonal_data",
         "cross_correlated_data",
         "da_objective",

@@ -1,7 +1,8 @@
 r"""Random forget sets (paper Sec. 4): data sources, accuracies and the exact oracle.
 
 Two data sources (a Gaussian mixture with controllable separation, and i.i.d.
-resampling from a finite pool, i.e. from its empirical distribution), accuracies, and
+resampling from a finite pool, i.e. from its empirical distribution, with a real pool:
+the Wisconsin breast-cancer table bundled with scikit-learn), accuracies, and
 an exact oracle solver (damped Newton on the strongly convex ridge objective,
 differentiable by the implicit function theorem). The forget-set sampler is
 :func:`ascentjax.sample_forget_mask`; Lemma 1 itself lives in :mod:`ascentjax.theory`.
@@ -20,7 +21,13 @@ from ._losses import get_loss
 from ._objectives import retain_objective
 from ._validation import check_nonnegative, check_positive, is_concrete
 
-__all__ = ["accuracy", "gaussian_mixture_data", "resample_split", "train_oracle"]
+__all__ = [
+    "accuracy",
+    "breast_cancer_data",
+    "gaussian_mixture_data",
+    "resample_split",
+    "train_oracle",
+]
 
 LossLike = str | Callable[[jax.Array], jax.Array]
 
@@ -117,6 +124,56 @@ def resample_split(
         return Dataset(x=x[idx], y=y[idx], forget=jnp.zeros((m,), bool), weight=jnp.ones(m, wdt))
 
     return draw(k1, n_train), draw(k2, n_test)
+
+
+def breast_cancer_data(*, dtype: DTypeLike | None = None) -> Dataset:
+    r"""The Wisconsin breast-cancer table as a pool for :func:`resample_split`.
+
+    The 569 x 30 table bundled with scikit-learn (read from the installed package,
+    nothing is downloaded), each feature standardised to mean 0 and variance 1 over
+    the table, with a constant bias column appended (so ``d = 31``), and labels
+    :math:`y = +1` for benign, :math:`-1` for malignant. A ridge-regularised linear
+    model through the origin on these features reaches about 98 % training accuracy,
+    a real, nearly separable tabular problem.
+
+    Args:
+        dtype: floating dtype of ``x``, ``y`` and ``weight`` (``None``: JAX's
+            default float).
+
+    Returns:
+        A :class:`ascentjax.Dataset` of 569 points with ``forget`` all ``False`` and
+        unit weights.
+
+    Raises:
+        ImportError: scikit-learn is not installed (it is in the ``dev`` extra).
+
+    Example:
+        >>> import jax
+        >>> import ascentjax as aj
+        >>> pool = aj.breast_cancer_data()
+        >>> pool.x.shape, float(pool.x[:, -1].min())
+        ((569, 31), 1.0)
+        >>> train, test = aj.resample_split(jax.random.key(0), pool.x, pool.y, 200, 100)
+    """
+    try:
+        from sklearn.datasets import load_breast_cancer
+    except ImportError as err:  # pragma: no cover - sklearn is in the dev extra
+        raise ImportError(
+            "breast_cancer_data needs scikit-learn: pip install 'ascentjax[dev]'"
+        ) from err
+    import numpy as np
+
+    x, t = load_breast_cancer(return_X_y=True)
+    x = (x - x.mean(0)) / x.std(0)
+    x = np.concatenate([x, np.ones((x.shape[0], 1))], axis=1)
+    dt = jnp.dtype(dtype) if dtype is not None else jnp.result_type(float)
+    n = x.shape[0]
+    return Dataset(
+        x=jnp.asarray(x, dt),
+        y=jnp.asarray(np.where(t == 1, 1.0, -1.0), dt),
+        forget=jnp.zeros((n,), bool),
+        weight=jnp.ones((n,), dt),
+    )
 
 
 # ----------------------------------------------------------------------------- accuracy

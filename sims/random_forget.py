@@ -206,24 +206,19 @@ def _validate(p: argparse.ArgumentParser, a: argparse.Namespace) -> None:
 
 
 # ----------------------------------------------------------------------------- data sources
-def _breast_cancer_pool(parser: argparse.ArgumentParser) -> tuple[np.ndarray, np.ndarray]:
+def _check_sklearn(parser: argparse.ArgumentParser) -> None:
     try:
-        from sklearn.datasets import load_breast_cancer
+        import sklearn  # noqa: F401
     except ImportError:  # pragma: no cover - sklearn is in the dev extra
         parser.error(
             "argument --datasets: breast_cancer needs scikit-learn "
             "(pip install 'ascentjax[dev]'), or pass --datasets gaussian"
         )
-    x, t = load_breast_cancer(return_X_y=True)
-    x = (x - x.mean(0)) / x.std(0)
-    x = np.concatenate([x, np.ones((x.shape[0], 1))], axis=1)  # bias column
-    return x, np.where(t == 1, 1.0, -1.0)
 
 
 def _make_source(name: str, args: argparse.Namespace, pool: Any, dtype: Any):
     """``source(key) -> (D, T)`` as ascentjax Datasets (forget all False)."""
     import jax
-    import jax.numpy as jnp
 
     import ascentjax as aj
 
@@ -236,8 +231,7 @@ def _make_source(name: str, args: argparse.Namespace, pool: Any, dtype: Any):
             return d, t
 
         return source
-    px = jnp.asarray(pool[0], dtype)
-    py = jnp.asarray(pool[1], dtype)
+    px, py = pool.x, pool.y
 
     def source(key):
         return aj.resample_split(key, px, py, args.n_train, args.n_test)
@@ -519,7 +513,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     configure_devices(args.devices)  # before JAX starts: one CPU device per core
     _validate(parser, args)
-    pool = _breast_cancer_pool(parser) if "breast_cancer" in args.datasets else None
+    if "breast_cancer" in args.datasets:
+        _check_sklearn(parser)
     out = open_output(parser, args.out, STUDY, args.overwrite)
     use_headless_matplotlib()
 
@@ -532,6 +527,7 @@ def main(argv: list[str] | None = None) -> int:
     import ascentjax as aj
 
     dtype = jnp.float64 if args.x64 else jnp.float32
+    pool = aj.breast_cancer_data(dtype=dtype) if "breast_cancer" in args.datasets else None
     t0 = time.perf_counter()
     root = jax.random.key(args.seed)
     n_cells = len(args.datasets) * len(args.forget_sizes)

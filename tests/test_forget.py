@@ -343,3 +343,18 @@ def test_lemma1_verdict_sup_matches_a_plain_numpy_scan() -> None:
     assert res.max_excess == pytest.approx(ex.max(), abs=1e-12)
     assert res.t_at_max_excess == ts[np.argmax(ex)]
     assert res.violation == (ex.max() > 0.01)
+
+
+def test_breast_cancer_pool_is_the_standardised_sklearn_table() -> None:
+    # independent reference: scikit-learn's own table, standardised here in NumPy
+    from sklearn.datasets import load_breast_cancer
+
+    x, t = load_breast_cancer(return_X_y=True)
+    pool = aj.breast_cancer_data(dtype=jnp.float64)
+    assert pool.x.shape == (569, 31) and pool.x.dtype == jnp.float64
+    np.testing.assert_allclose(pool.x[:, :30], (x - x.mean(0)) / x.std(0), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(pool.x[:, 30], 1.0)
+    # 357 benign (+1) and 212 malignant (-1) tumours: the table's documented class counts
+    assert int((pool.y == 1).sum()) == 357 and int((pool.y == -1).sum()) == 212
+    assert not bool(pool.forget.any()) and bool((pool.weight == 1).all())
+    assert aj.breast_cancer_data(dtype=jnp.float32).x.dtype == jnp.float32
