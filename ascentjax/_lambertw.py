@@ -92,12 +92,17 @@ def _float_dtype(z: Array) -> Array:
     return z
 
 
+# jitted so that an eager call compiles one program (per shape, dtype and branch) instead of
+# dispatching its few hundred elementwise operations one by one; inside a caller's jit it
+# is inlined as before
+@partial(jax.jit, static_argnums=1)
 def _lambertw_impl(z: Array, branch: int) -> Array:
     dtype = z.dtype
     hi, lo = _inv_e_split(np.dtype(dtype))
     one = jnp.ones((), dtype)
     # t = z + 1/e without cancellation: z + hi is exact near the branch point (Sterbenz).
-    t = (z + hi) + lo
+    # (the barrier keeps XLA from folding hi + lo into one constant under jit)
+    t = jax.lax.optimization_barrier(z + hi) + lo
     # The float nearest -1/e lies just below -1/e (float32 and float64 alike): arguments
     # within two ulp of 1/e below the branch point are the branch point (W = -1).
     slack = 2.0 * float(np.finfo(dtype).eps) * hi
