@@ -55,7 +55,7 @@ def margins(w: ArrayLike, data: Dataset) -> jax.Array:
     Example:
         >>> import jax.numpy as jnp
         >>> import ascentjax as aj
-        >>> data = aj.one_coordinate_data(2, 1.0, n_retain=4, n_forget=2)
+        >>> data = aj.one_coordinate_data(None, 2, 1.0, n_retain=4, n_forget=2)
         >>> aj.margins(jnp.array([0.5]), data).tolist()
         [0.5, 0.5, 0.5, 0.5, 0.0, 0.0]
     """
@@ -101,7 +101,7 @@ def retain_loss(w: ArrayLike, data: Dataset, loss: LossLike = "exp") -> jax.Arra
     Example:
         >>> import jax.numpy as jnp
         >>> import ascentjax as aj
-        >>> data = aj.one_coordinate_data(2, 1.0, n_retain=4, n_forget=2)
+        >>> data = aj.one_coordinate_data(None, 2, 1.0, n_retain=4, n_forget=2)
         >>> float(aj.retain_loss(jnp.zeros(1), data))
         1.0
     """
@@ -122,7 +122,7 @@ def forget_loss(w: ArrayLike, data: Dataset, loss: LossLike = "exp") -> jax.Arra
     Example:
         >>> import jax.numpy as jnp
         >>> import ascentjax as aj
-        >>> data = aj.one_coordinate_data(2, 1.0, n_retain=4, n_forget=2)
+        >>> data = aj.one_coordinate_data(None, 2, 1.0, n_retain=4, n_forget=2)
         >>> round(float(aj.forget_loss(jnp.ones(1), data)), 6)  # e^{-1}
         0.367879
     """
@@ -149,7 +149,7 @@ def pretrain_objective(
         >>> import jax
         >>> import jax.numpy as jnp
         >>> import ascentjax as aj
-        >>> data = aj.one_coordinate_data(5, 0.5, n_retain=100, n_forget=10)
+        >>> data = aj.one_coordinate_data(None, 5, 0.5, n_retain=100, n_forget=10)
         >>> g = jax.grad(aj.pretrain_objective)(jnp.zeros(1), data, 0.01)
         >>> round(float(g[0]), 6)  # -(1 + alpha)|R_j| / |D|
         -0.068182
@@ -177,7 +177,7 @@ def retain_objective(
     Example:
         >>> import jax.numpy as jnp
         >>> import ascentjax as aj
-        >>> data = aj.one_coordinate_data(5, 0.5, n_retain=100, n_forget=10)
+        >>> data = aj.one_coordinate_data(None, 5, 0.5, n_retain=100, n_forget=10)
         >>> float(aj.retain_objective(jnp.zeros(1), data, 0.01))
         1.0
     """
@@ -207,7 +207,7 @@ def da_objective(w: ArrayLike, data: Dataset, lam: ArrayLike, loss: LossLike = "
     Example:
         >>> import jax.numpy as jnp
         >>> import ascentjax as aj
-        >>> data = aj.one_coordinate_data(5, 0.5, n_retain=100, n_forget=10)
+        >>> data = aj.one_coordinate_data(None, 5, 0.5, n_retain=100, n_forget=10)
         >>> float(aj.da_objective(jnp.zeros(1), data, 0.01))  # 1 - 1 + 0
         0.0
     """

@@ -133,12 +133,12 @@ class OneCoordinate:
             A :class:`~ascentjax.Dataset` with ``2 * block_size + 2`` rows and ``d = 1``.
         """
         return one_coordinate_data(
+            key,
             _static_block_size(self.block_size),
             self.alpha,
             self.n_retain,
             self.n_forget,
             noise=noise,
-            key=key,
             dtype=dtype,
         )
 
@@ -205,12 +205,12 @@ class Block:
             A :class:`~ascentjax.Dataset` with ``2 * block_size + 2`` rows and ``d = 2``.
         """
         return cross_correlated_data(
+            key,
             self.rho,
             self.alpha,
             block_size=_static_block_size(self.block_size),
             n_retain=self.n_retain,
             n_forget=self.n_forget,
             noise=noise,
-            key=key,
             dtype=dtype,
         )

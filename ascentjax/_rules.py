@@ -94,7 +94,7 @@ class UnlearningRule(NamedTuple):
         ...     def step(w, state, data):
         ...         return w + learning_rate * jax.grad(aj.forget_loss)(w, data), state
         ...     return aj.UnlearningRule(init=lambda w: (), step=step)
-        >>> data = aj.one_coordinate_data(5, 1.0, n_retain=100, n_forget=10)
+        >>> data = aj.one_coordinate_data(None, 5, 1.0, n_retain=100, n_forget=10)
         >>> traj = aj.run_rule(my_rule(0.1), jnp.zeros(1), data, steps=3)
         >>> bool(traj.final[0] < 0)  # ascent lowers the forget margin
         True
@@ -237,7 +237,7 @@ def descent_rule(
     Example:
         >>> import jax.numpy as jnp, optax
         >>> import ascentjax as aj
-        >>> data = aj.one_coordinate_data(5, 0.0, n_retain=100, n_forget=10)
+        >>> data = aj.one_coordinate_data(None, 5, 0.0, n_retain=100, n_forget=10)
         >>> rule = aj.descent_rule(
         ...     lambda w, d: aj.retain_objective(w, d, 0.01), optimizer=optax.adam(0.1))
         >>> w = aj.run_rule(rule, jnp.zeros(1), data, steps=200).final
@@ -287,7 +287,7 @@ def retrain(
     Example:
         >>> import jax.numpy as jnp
         >>> import ascentjax as aj
-        >>> data = aj.one_coordinate_data(5, 0.5, n_retain=100, n_forget=10)
+        >>> data = aj.one_coordinate_data(None, 5, 0.5, n_retain=100, n_forget=10)
         >>> w = aj.run_rule(aj.retrain(1.0, lam=0.01), jnp.zeros(1), data, steps=500).final
         >>> round(float(w[0]), 4)  # W0(|R_j| / (lam |R|)) = W0(5)
         1.3267
@@ -322,7 +322,7 @@ def pretrain(
     Example:
         >>> import jax.numpy as jnp
         >>> import ascentjax as aj
-        >>> data = aj.one_coordinate_data(5, 1.0, n_retain=100, n_forget=10)
+        >>> data = aj.one_coordinate_data(None, 5, 1.0, n_retain=100, n_forget=10)
         >>> w = aj.run_rule(aj.pretrain(1.0, lam=0.01), jnp.zeros(1), data, steps=500).final
         >>> round(float(w[0]), 4)  # W0((1 + alpha)|R_j| / (lam |D|)) = W0(100/11)
         1.6853
@@ -362,7 +362,7 @@ def simultaneous_da(
     Example:
         >>> import jax.numpy as jnp
         >>> import ascentjax as aj
-        >>> data = aj.one_coordinate_data(5, 0.05, n_retain=100, n_forget=10)
+        >>> data = aj.one_coordinate_data(None, 5, 0.05, n_retain=100, n_forget=10)
         >>> rule = aj.simultaneous_da(0.5, lam=0.01)
         >>> w = aj.run_rule(rule, jnp.zeros(1), data, steps=2000).final
         >>> round(float(w[0]), 4)  # W0((1 - alpha|R|/|F|)|R_j|/(lam|R|)) = W0(2.5)
@@ -398,7 +398,7 @@ def gradient_ascent(
     Example:
         >>> import jax.numpy as jnp
         >>> import ascentjax as aj
-        >>> data = aj.one_coordinate_data(5, 1.0, n_retain=100, n_forget=10)
+        >>> data = aj.one_coordinate_data(None, 5, 1.0, n_retain=100, n_forget=10)
         >>> w = aj.run_rule(aj.gradient_ascent(0.1), jnp.zeros(1), data, steps=1).final
         >>> round(float(w[0]), 6)  # 0 - 0.1 * (|F_j|/|F|) e^0 = -0.05
         -0.05
@@ -453,7 +453,7 @@ def iterative_da(
     Example:
         >>> import jax.numpy as jnp
         >>> import ascentjax as aj
-        >>> data = aj.one_coordinate_data(5, 0.0, n_retain=100, n_forget=10)
+        >>> data = aj.one_coordinate_data(None, 5, 0.0, n_retain=100, n_forget=10)
         >>> w = aj.run_rule(aj.iterative_da(1.0, lam=0.01), jnp.ones(1), data, steps=1).final
         >>> # descent: 1 - (-0.05 e^{-1} + 0.01); ascent: forget block is empty
         >>> round(float(w[0]), 6) == round((1 + 0.05 * 2.718281828**-1 - 0.01) * 0.99, 6)

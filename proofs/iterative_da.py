@@ -306,7 +306,7 @@ def _engine(rec, step, g, fast):
     lv, ev, wv = 10 ** g.uniform(-3, -1, n), 10 ** g.uniform(-2, 0, n), g.uniform(-3, 3, n)
 
     def one(a, r_, f_, l_, e_, w0):
-        data = one_coordinate_data(n_block, a, r_, f_, dtype=jnp.float64)
+        data = one_coordinate_data(None, n_block, a, r_, f_, dtype=jnp.float64)
         return run_rule(iterative_da(e_, lam=l_), jnp.atleast_1d(w0), data, steps=1).final[0]
 
     got = np.asarray(jax.jit(jax.vmap(one))(*(jnp.asarray(v) for v in (alv, Rv, Fv, lv, ev, wv))))

@@ -634,7 +634,7 @@ def _engine(rec, fast):
     steps = 3000
 
     def run(rule_fn, a, r_, f_, l_, w0):
-        data = one_coordinate_data(n_block, a, r_, f_, dtype=jnp.float64)
+        data = one_coordinate_data(None, n_block, a, r_, f_, dtype=jnp.float64)
         c = jnp.maximum(jnp.abs(rule_z(rule_fn, a, r_, f_, l_)) * l_ * jnp.exp(-w0), 0.0)
         lr = 1.0 / (c + l_)  # 1 / (bound on L'' on the path): monotone, stable GD
         traj = run_rule(rule_fn(lr, lam=l_), jnp.atleast_1d(w0), data, steps=steps, stride=steps)
