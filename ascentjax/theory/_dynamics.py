@@ -77,6 +77,7 @@ from .._validation import (
     check_range,
     is_concrete,
 )
+from ._block import _grad_hess
 
 __all__ = [
     "REGIMES",
@@ -227,34 +228,35 @@ def _block(alpha, rho, n_si, n_r, n_f, lam):
     return _Block(n_si / n_r, alpha * n_si / n_f, rho, lam)
 
 
-def _grad_2d(w, p: _Block):
-    x = w[..., 0] + p.eps * w[..., 1]
-    y = p.eps * w[..., 0] + w[..., 1]
-    ex, ey = _exp(-x), _exp(-y)
-    gi = -p.a * ex + p.c * ey * p.eps + 2 * p.lam * w[..., 0]
-    gj = -p.a * ex * p.eps + p.c * ey + 2 * p.lam * w[..., 1]
-    g = jnp.stack([gi, gj], axis=-1)
-    scale = (p.a * ex + p.c * ey) * (1 + p.eps) + 2 * p.lam * jnp.max(jnp.abs(w), axis=-1)
-    curv = (p.a * ex + p.c * ey) * (1 + p.eps) ** 2 + 2 * p.lam
+def _grad_2d(w, p: _Block, *, retain=True, forget=True, ridge=None):
+    """Gradient of the block's L_DA (``ridge`` 2 lam), or of one half-step's terms, and the
+    sum of its loss terms' magnitudes ``t`` (exponents clamped)."""
+    ridge = 2 * p.lam if ridge is None else ridge
+    g, _, sx, sy = _grad_hess(
+        w, p.eps, p.a if retain else None, -p.c if forget else None, "exp", ridge=ridge, exp=_exp
+    )
+    return g, p.a * sx + p.c * sy if retain and forget else None
+
+
+def _grad_scales_2d(w, p: _Block):
+    """Gradient of L_DA, the scale (sum of term magnitudes) and a curvature bound."""
+    g, t = _grad_2d(w, p)
+    scale = t * (1 + p.eps) + 2 * p.lam * jnp.max(jnp.abs(w), axis=-1)
+    curv = t * (1 + p.eps) ** 2 + 2 * p.lam
     return g, scale, curv
 
 
 def _flow_field_2d(w, p):
-    g, _, curv = _grad_2d(w, p)
+    g, _, curv = _grad_scales_2d(w, p)
     return -g / (jnp.max(jnp.abs(g), axis=-1, keepdims=True) + curv[..., None])
 
 
 def _step_2d(w, eta, p: _Block, scheme):
-    u = jnp.stack([jnp.ones_like(p.eps), p.eps], axis=-1)  # retain direction (1, eps)
-    v = jnp.stack([p.eps, jnp.ones_like(p.eps)], axis=-1)  # forget direction (eps, 1)
     if scheme == "iterative":
-        x = w[..., 0] + p.eps * w[..., 1]
-        w1 = w - eta * (-p.a * _exp(-x)[..., None] * u + p.lam * w)
-        y1 = p.eps * w1[..., 0] + w1[..., 1]
-        return w1 - eta * (p.c * _exp(-y1)[..., None] * v + p.lam * w1)
+        w1 = w - eta * _grad_2d(w, p, forget=False, ridge=p.lam)[0]
+        return w1 - eta * _grad_2d(w1, p, retain=False, ridge=p.lam)[0]
     if scheme == "simultaneous":
-        g, _, _ = _grad_2d(w, p)
-        return w - eta * g
+        return w - eta * _grad_2d(w, p)[0]
     return _rk4(lambda z: _flow_field_2d(z, p), w)
 
 
@@ -616,7 +618,7 @@ def _classify_2d(
             return jnp.all(jnp.isfinite(end))
 
         def resid(w):
-            g, s, _ = _grad_2d(w, p)
+            g, s, _ = _grad_scales_2d(w, p)
             return jnp.max(jnp.abs(g)) / s
 
         return classify_orbit(
