@@ -172,12 +172,27 @@ def _ascent_coef(b: _LinearBatch) -> jax.Array:
     return -b.forget
 
 
-def _linear_rule(
-    objective: Callable[[Params, _LinearBatch], jax.Array], opt: optax.GradientTransformation
+def _check_common(lam: ArrayLike, loss: LossLike) -> None:
+    check_nonnegative("lam", lam)
+    get_loss(loss)
+
+
+def _coefficient_rule(
+    coefficients: Callable[[_LinearBatch], jax.Array],
+    learning_rate: ArrayLike | None,
+    lam: ArrayLike,
+    loss: LossLike,
+    optimizer: optax.GradientTransformation | None,
 ) -> UnlearningRule:
+    """The built-in one-objective rules: descent on ``_linear_objective(coefficients)``."""
+    _check_common(lam, loss)
+    objective = _linear_objective(coefficients, lam, loss)
     # descent_rule on the prepared objective; a Dataset given to step directly is
     # prepared there (a no-op on an already prepared batch)
-    rule = descent_rule(lambda w, data: objective(w, _prepare_linear(data)), optimizer=opt)
+    rule = descent_rule(
+        lambda w, data: objective(w, _prepare_linear(data)),
+        optimizer=_optimizer(learning_rate, optimizer),
+    )
     return rule._replace(prepare=_prepare_linear)
 
 
@@ -255,11 +270,6 @@ def descent_rule(
     return UnlearningRule(init, step)
 
 
-def _check_common(lam: ArrayLike, loss: LossLike) -> None:
-    check_nonnegative("lam", lam)
-    get_loss(loss)
-
-
 def retrain(
     learning_rate: ArrayLike | None = None,
     *,
@@ -292,10 +302,7 @@ def retrain(
         >>> round(float(w[0]), 4)  # W0(|R_j| / (lam |R|)) = W0(5)
         1.3267
     """
-    _check_common(lam, loss)
-    return _linear_rule(
-        _linear_objective(_retain_coef, lam, loss), _optimizer(learning_rate, optimizer)
-    )
+    return _coefficient_rule(_retain_coef, learning_rate, lam, loss, optimizer)
 
 
 def pretrain(
@@ -327,10 +334,7 @@ def pretrain(
         >>> round(float(w[0]), 4)  # W0((1 + alpha)|R_j| / (lam |D|)) = W0(100/11)
         1.6853
     """
-    _check_common(lam, loss)
-    return _linear_rule(
-        _linear_objective(_every_coef, lam, loss), _optimizer(learning_rate, optimizer)
-    )
+    return _coefficient_rule(_every_coef, learning_rate, lam, loss, optimizer)
 
 
 def simultaneous_da(
@@ -368,10 +372,7 @@ def simultaneous_da(
         >>> round(float(w[0]), 4)  # W0((1 - alpha|R|/|F|)|R_j|/(lam|R|)) = W0(2.5)
         0.9586
     """
-    _check_common(lam, loss)
-    return _linear_rule(
-        _linear_objective(_da_coef, lam, loss), _optimizer(learning_rate, optimizer)
-    )
+    return _coefficient_rule(_da_coef, learning_rate, lam, loss, optimizer)
 
 
 def gradient_ascent(
@@ -403,10 +404,7 @@ def gradient_ascent(
         >>> round(float(w[0]), 6)  # 0 - 0.1 * (|F_j|/|F|) e^0 = -0.05
         -0.05
     """
-    _check_common(lam, loss)
-    return _linear_rule(
-        _linear_objective(_ascent_coef, lam, loss), _optimizer(learning_rate, optimizer)
-    )
+    return _coefficient_rule(_ascent_coef, learning_rate, lam, loss, optimizer)
 
 
 def iterative_da(
