@@ -33,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike, DTypeLike
 
-from ._validation import check_count, check_nonnegative, check_range, is_concrete
+from ._validation import check_nonnegative, check_range, is_concrete, static_count
 
 __all__ = [
     "Dataset",
@@ -153,15 +153,6 @@ def _check_noise(noise: ArrayLike, key: jax.Array | None) -> None:
     check_nonnegative("noise", noise)
     if key is None and not (is_concrete(noise) and np.all(np.asarray(noise) == 0)):
         raise ValueError("key is required when noise > 0 (pass jax.random.key(seed) first)")
-
-
-def _static_count(name: str, value: int, minimum: int) -> int:
-    if isinstance(value, jax.core.Tracer):
-        raise TypeError(f"{name} must be a static Python int (it fixes an array shape)")
-    check_count(name, value, minimum=minimum)
-    if float(value) != int(value):
-        raise ValueError(f"{name} must be an integer count >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def block_orthogonal_data(
@@ -301,7 +292,7 @@ def one_coordinate_data(
         >>> data.x.shape, float(data.n_retain), float(data.n_forget)
         ((12, 1), 100.0, 10.0)
     """
-    block_size = _static_count("block_size", block_size, 1)
+    block_size = static_count("block_size", block_size)
     check_nonnegative("alpha", alpha)
     _check_positive_count("n_retain", n_retain)
     check_nonnegative("n_forget", n_forget)
@@ -369,7 +360,7 @@ def cross_correlated_data(
         >>> data.x.shape, float(data.n_forget)
         ((102, 2), 100.0)
     """
-    block_size = _static_count("block_size", block_size, 1)
+    block_size = static_count("block_size", block_size)
     check_range("rho", rho, low=0.0, high=1.0, high_inclusive=False)
     check_nonnegative("alpha", alpha)
     _check_positive_count("n_retain", n_retain)
@@ -393,14 +384,6 @@ def cross_correlated_data(
 
 
 # ----------------------------------------------------------------------------- forget sets
-def _static_int(name: str, value: int, minimum: int) -> int:
-    if isinstance(value, jax.core.Tracer):
-        raise TypeError(f"{name} must be a static Python int (it fixes an array shape)")
-    if isinstance(value, bool) or int(value) != value or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def sample_forget_mask(key: jax.Array, n: int, n_forget: int) -> jax.Array:
     r"""A uniformly random forget set :math:`F \subset D` as a boolean mask.
 
@@ -433,7 +416,7 @@ def sample_forget_mask(key: jax.Array, n: int, n_forget: int) -> jax.Array:
         >>> masks.shape, masks.sum(axis=1).tolist()[:3]
         ((1000, 10), [3, 3, 3])
     """
-    n = _static_int("n", n, 2)
+    n = static_count("n", n, minimum=2)
     if is_concrete(n_forget):
         if isinstance(n_forget, bool) or int(n_forget) != n_forget:
             raise ValueError(f"n_forget must be an integer count, got {n_forget!r}")

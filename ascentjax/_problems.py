@@ -23,7 +23,7 @@ from jax.typing import ArrayLike, DTypeLike
 
 from ._data import Dataset, cross_correlated_data, one_coordinate_data
 from ._losses import LOSSES
-from ._validation import check_choice, check_range, is_concrete
+from ._validation import check_choice, check_range, is_concrete, static_count
 
 __all__ = ["Block", "OneCoordinate"]
 
@@ -54,17 +54,6 @@ def _check_fields(problem: Any, ranges: dict[str, dict[str, Any]]) -> None:
         raise ValueError("n_retain must be >= block_size (the block's retain samples)")
     if np.any(n_forget < alpha * block_size * (1 - 1e-12)):
         raise ValueError("n_forget must be >= alpha * block_size (the block's forget samples)")
-
-
-def _static_block_size(block_size: Any) -> int:
-    if not (_checkable(block_size) and np.ndim(block_size) == 0):
-        raise TypeError(
-            "data() needs a concrete scalar block_size (it fixes the number of rows); "
-            f"got {block_size!r}"
-        )
-    if float(block_size) != int(block_size):
-        raise ValueError(f"block_size must be an integer count for data(), got {block_size!r}")
-    return int(block_size)
 
 
 _POSITIVE = {"low": 0.0, "low_inclusive": False}
@@ -134,7 +123,7 @@ class OneCoordinate:
         """
         return one_coordinate_data(
             key,
-            _static_block_size(self.block_size),
+            static_count("block_size", self.block_size),
             self.alpha,
             self.n_retain,
             self.n_forget,
@@ -208,7 +197,7 @@ class Block:
             key,
             self.rho,
             self.alpha,
-            block_size=_static_block_size(self.block_size),
+            block_size=static_count("block_size", self.block_size),
             n_retain=self.n_retain,
             n_forget=self.n_forget,
             noise=noise,

@@ -51,7 +51,7 @@ from jax.typing import ArrayLike
 
 from ._data import Dataset
 from ._losses import get_loss
-from ._objectives import _normalised
+from ._objectives import check_params_shape, ridge, set_weights
 from ._validation import check_nonnegative, check_positive
 
 __all__ = [
@@ -127,12 +127,7 @@ def _prepare_linear(data: Dataset) -> _LinearBatch:
     if not isinstance(data, Dataset):
         raise TypeError(f"data must be an ascentjax.Dataset, got {type(data).__name__}")
     z = data.y[..., :, None] * data.x
-    return _LinearBatch(
-        zt=jnp.swapaxes(z, -1, -2),
-        retain=_normalised(jnp.where(data.forget, 0, data.weight)),
-        forget=_normalised(jnp.where(data.forget, data.weight, 0)),
-        every=_normalised(data.weight),
-    )
+    return _LinearBatch(jnp.swapaxes(z, -1, -2), *set_weights(data))
 
 
 def _linear_objective(
@@ -144,13 +139,9 @@ def _linear_objective(
 
     def objective(w: Params, batch: _LinearBatch) -> jax.Array:
         w = jnp.asarray(w)
-        d = batch.zt.shape[-2]
-        if w.ndim != 1 or w.shape[0] != d:
-            raise ValueError(
-                f"w must have shape ({d},) to match data.x with {d} features, got {w.shape}"
-            )
+        check_params_shape(w, batch.zt.shape[-2])
         m = w @ batch.zt
-        return jnp.sum(coefficients(batch) * loss_fn(m)) + 0.5 * lam * jnp.sum(jnp.square(w))
+        return jnp.sum(coefficients(batch) * loss_fn(m)) + ridge(w, lam)
 
     return objective
 

@@ -99,6 +99,23 @@ def check_count(name: str, x: Any, *, minimum: int = 1) -> None:
         raise ValueError(f"{name} must be a count >= {minimum}, got {v.flat[0]!r}")
 
 
+def static_count(name: str, x: Any, *, minimum: int = 1) -> int:
+    """A count that fixes an array shape: a concrete integer-valued scalar ``>= minimum``.
+
+    Returns it as a Python ``int``; a tracer or an array raises ``TypeError``.
+    """
+    check_real(name, x)
+    if not is_concrete(x) or np.ndim(x) != 0:
+        raise TypeError(
+            f"{name} must be a concrete scalar, a static Python int (it fixes an array "
+            f"shape), got {x!r}"
+        )
+    v = float(x)
+    if not (v.is_integer() and v >= minimum):
+        raise ValueError(f"{name} must be an integer count >= {minimum}, got {x!r}")
+    return int(v)
+
+
 def check_choice(name: str, x: Any, choices: Iterable[str]) -> None:
     """``x`` must be one of ``choices``."""
     choices = tuple(choices)
