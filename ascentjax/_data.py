@@ -293,15 +293,36 @@ def one_coordinate_data(
         ((12, 1), 100.0, 10.0)
     """
     block_size = static_count("block_size", block_size)
-    check_nonnegative("alpha", alpha)
-    _check_positive_count("n_retain", n_retain)
-    check_nonnegative("n_forget", n_forget)
+    _check_block_counts(alpha, n_retain, n_forget)
     dt = _float_dtype(dtype, alpha)
-    ones = jnp.ones((block_size, 1), dt)
+    one = jnp.ones((1,), dt)
+    return _two_point_block(key, one, one, block_size, alpha, n_retain, n_forget, noise, dt)
+
+
+def _check_block_counts(alpha: ArrayLike, n_retain: ArrayLike, n_forget: ArrayLike) -> None:
+    check_nonnegative("alpha", alpha)
+    check_range("n_retain", n_retain, low=0.0, low_inclusive=False)
+    check_nonnegative("n_forget", n_forget)
+
+
+def _two_point_block(
+    key: jax.Array | None,
+    retain_row: jax.Array,
+    forget_row: jax.Array,
+    block_size: int,
+    alpha: ArrayLike,
+    n_retain: ArrayLike,
+    n_forget: ArrayLike,
+    noise: ArrayLike,
+    dt: np.dtype,
+) -> Dataset:
+    """``block_size`` retain rows at ``retain_row`` (weight 1) and as many forget rows at
+    ``forget_row`` (weight ``alpha`` each), plus the filler (validated by the callers)."""
+    d = retain_row.shape[-1]
     return block_orthogonal_data(
         key,
-        ones,
-        ones,
+        jnp.broadcast_to(retain_row, (block_size, d)),
+        jnp.broadcast_to(forget_row, (block_size, d)),
         n_retain=n_retain,
         n_forget=n_forget,
         retain_weight=1.0,
@@ -309,11 +330,6 @@ def one_coordinate_data(
         noise=noise,
         dtype=dt,
     )
-
-
-def _check_positive_count(name: str, value: ArrayLike) -> None:
-    """Internal: a global count must be > 0."""
-    check_range(name, value, low=0.0, low_inclusive=False)
 
 
 def cross_correlated_data(
@@ -362,25 +378,11 @@ def cross_correlated_data(
     """
     block_size = static_count("block_size", block_size)
     check_range("rho", rho, low=0.0, high=1.0, high_inclusive=False)
-    check_nonnegative("alpha", alpha)
-    _check_positive_count("n_retain", n_retain)
-    check_nonnegative("n_forget", n_forget)
+    _check_block_counts(alpha, n_retain, n_forget)
     dt = _float_dtype(dtype, rho, alpha)
-    r = jnp.asarray(rho, dt)
-    one = jnp.ones((), dt)
-    rx = jnp.broadcast_to(jnp.stack([one, r]), (block_size, 2))
-    fx = jnp.broadcast_to(jnp.stack([r, one]), (block_size, 2))
-    return block_orthogonal_data(
-        key,
-        rx,
-        fx,
-        n_retain=n_retain,
-        n_forget=n_forget,
-        retain_weight=1.0,
-        forget_weight=jnp.asarray(alpha, dt),
-        noise=noise,
-        dtype=dt,
-    )
+    r, one = jnp.asarray(rho, dt), jnp.ones((), dt)
+    u, v = jnp.stack([one, r]), jnp.stack([r, one])
+    return _two_point_block(key, u, v, block_size, alpha, n_retain, n_forget, noise, dt)
 
 
 # ----------------------------------------------------------------------------- forget sets

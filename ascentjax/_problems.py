@@ -57,6 +57,14 @@ def _check_fields(problem: Any, ranges: dict[str, dict[str, Any]]) -> None:
 
 
 _POSITIVE = {"low": 0.0, "low_inclusive": False}
+# the ranges of the fields both problem types share
+_RANGES = {
+    "alpha": {"low": 0.0},
+    "lam": _POSITIVE,
+    "block_size": _POSITIVE,
+    "n_retain": _POSITIVE,
+    "n_forget": {"low": 0.0},
+}
 
 
 @jax.tree_util.register_dataclass
@@ -93,16 +101,7 @@ class OneCoordinate:
     loss: str = dataclasses.field(default="exp", metadata={"static": True})
 
     def __post_init__(self) -> None:
-        _check_fields(
-            self,
-            {
-                "alpha": {"low": 0.0},
-                "lam": _POSITIVE,
-                "block_size": _POSITIVE,
-                "n_retain": _POSITIVE,
-                "n_forget": {"low": 0.0},
-            },
-        )
+        _check_fields(self, _RANGES)
 
     def data(
         self,
@@ -164,17 +163,7 @@ class Block:
     loss: str = dataclasses.field(default="exp", metadata={"static": True})
 
     def __post_init__(self) -> None:
-        _check_fields(
-            self,
-            {
-                "rho": {"low": 0.0, "high": 1.0, "high_inclusive": False},
-                "alpha": {"low": 0.0},
-                "lam": _POSITIVE,
-                "block_size": _POSITIVE,
-                "n_retain": _POSITIVE,
-                "n_forget": {"low": 0.0},
-            },
-        )
+        _check_fields(self, {"rho": {"low": 0.0, "high": 1.0, "high_inclusive": False}, **_RANGES})
 
     def data(
         self,
