@@ -515,7 +515,8 @@ def da_step(
     Args:
         problem: the setting (:class:`ascentjax.OneCoordinate` or :class:`ascentjax.Block`).
         w: current weight(s): any shape for one coordinate, ``(..., 2)`` for the block.
-        learning_rate: step size :math:`\eta > 0`.
+        learning_rate: step size(s) :math:`\eta > 0` (broadcast like the problem's fields, against
+            the leading axes of ``w``).
         scheme: one of :data:`SCHEMES`.
 
     Returns:
@@ -540,13 +541,14 @@ def da_step(
     dt = _float_dtype(w, learning_rate, *jax.tree.leaves(problem))
     w = jnp.asarray(w, dt)
     m = _model(problem, dt)
+    eta = jnp.asarray(learning_rate, dt)[..., None]  # broadcasts against the state axis
     if isinstance(m, _Coordinate):
         # the parameters broadcast against w: give them w's trailing state axis too
         m = _Coordinate(*(x[..., None] for x in m))
-        return _step(w[..., None], learning_rate, m, scheme)[..., 0]
+        return _step(w[..., None], eta, m, scheme)[..., 0]
     if w.shape[-1:] != (2,):
         raise ValueError(f"w must have shape (..., 2), got {w.shape}")
-    return _step(w, learning_rate, m, scheme)
+    return _step(w, eta, m, scheme)
 
 
 def classify_da(
