@@ -70,8 +70,6 @@ __all__ = [
     "window_edges",
 ]
 
-_LOSSES = ("exp", "logistic")
-
 
 # ----------------------------------------------------------------------------- results
 class BlockPoint(NamedTuple):
