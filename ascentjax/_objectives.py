@@ -75,7 +75,7 @@ def check_params_shape(w: jax.Array, d: int) -> None:
 
 def _normalised(weight: jax.Array) -> jax.Array:
     """``weight / sum(weight)``, or zeros when the sum is 0 (an empty set)."""
-    total = jnp.sum(weight, axis=-1, keepdims=True)
+    total = jnp.sum(weight)
     return jnp.where(total > 0, weight / jnp.where(total > 0, total, 1), 0)
 
 
