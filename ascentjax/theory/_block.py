@@ -188,6 +188,14 @@ def _unpack(block: Block) -> tuple:
     )
 
 
+def _constants(block: Block, alpha=None) -> tuple:
+    """``(rho, alpha, b_D, b_R, c_F, loss)`` of a block in one float dtype (``alpha``
+    overrides ``block.alpha``)."""
+    rho, a, lam, block_size, n_retain, n_forget, loss = _unpack(block)
+    a = a if alpha is None else alpha
+    return (*_coefficients(rho, a, lam, block_size, n_retain, n_forget), loss)
+
+
 def _dtype(*xs):
     return jnp.result_type(*xs, float)
 
@@ -334,8 +342,7 @@ def block_coefficients(
         >>> [round(float(v), 4) for v in coefficients]
         [5.0, 5.5556, 2.5]
     """
-    rho, alpha, lam, block_size, n_retain, n_forget, loss = _unpack(block)
-    return _coefficients(rho, alpha, lam, block_size, n_retain, n_forget)[2:]
+    return _constants(block)[2:5]
 
 
 def oracle_point(
@@ -362,8 +369,7 @@ def oracle_point(
         >>> [round(float(m), 3) for m in pt.margins]
         [1.687, 1.646]
     """
-    rho, alpha, lam, block_size, n_retain, n_forget, loss = _unpack(block)
-    rho, _, _, bR, _ = _coefficients(rho, alpha, lam, block_size, n_retain, n_forget)
+    rho, _, _, bR, _, loss = _constants(block)
     A = (1 + rho**2) * bR
     x = _solve_shifted(A, jnp.zeros_like(A), loss)
     y = 2 * rho * x / (1 + rho**2)
@@ -464,8 +470,7 @@ def da_reduced_residual(
         >>> round(float(aj.theory.da_reduced_residual(aj.Block(0.8, 0.05, 0.01), 10.0)), 2)
         8.35
     """
-    rho, alpha, lam, block_size, n_retain, n_forget, loss = _unpack(block)
-    rho, _, _, bR, cF = _coefficients(rho, alpha, lam, block_size, n_retain, n_forget)
+    rho, _, _, bR, cF, loss = _constants(block)
     return _da_residual(jnp.asarray(y, rho.dtype), rho, bR, cF, loss)
 
 
@@ -655,8 +660,7 @@ def lemma7_bounds(
         >>> bool(b.x_lo <= 1.652 <= b.x_hi), bool(b.y_lo <= 1.615 <= b.y_hi)
         (True, True)
     """
-    rho, alpha, lam, block_size, n_retain, n_forget, loss = _unpack(block)
-    rho, alpha, bD, _, _ = _coefficients(rho, alpha, lam, block_size, n_retain, n_forget)
+    rho, alpha, bD, _, _, loss = _constants(block)
     x_lo = _w0(bD * (1 + rho**2 + 2 * alpha * rho))
     y_lo = _w0(bD * alpha * (1 + rho**2))
     y_hi = _w0(bD * (2 * rho + alpha * (1 + rho**2)))
@@ -690,8 +694,7 @@ def lemma8_bounds(
         >>> bool(b.x_hi >= 1.295), bool(b.y_hi >= 1.204)
         (True, True)
     """
-    rho, alpha, lam, block_size, n_retain, n_forget, loss = _unpack(block)
-    rho, alpha, _, bR, cF = _coefficients(rho, alpha, lam, block_size, n_retain, n_forget)
+    rho, alpha, _, bR, cF, loss = _constants(block)
     zx = bR * (1 + rho**2) - 2 * rho * cF
     zy = 2 * rho * bR - (1 + rho**2) * cF
     em1 = -1.0 / float(np.e)
@@ -729,10 +732,12 @@ def lemma8_nonexistence_alpha(
         >>> round(float(aj.theory.lemma8_nonexistence_alpha(aj.Block(0.8, 0.0, 0.01))), 4)
         0.1129
     """
-    rho, alpha, lam, block_size, n_retain, n_forget, loss = _unpack(block)
-    rho, _, _, bR, _ = _coefficients(rho, 0.0, lam, block_size, n_retain, n_forget)
+    rho, _, _, bR, _, loss = _constants(block, alpha=0.0)
     dt = rho.dtype
-    unit = jnp.asarray(lam, dt) * jnp.asarray(n_forget, dt) / jnp.asarray(block_size, dt)
+    lam, n_forget, block_size = (
+        jnp.asarray(v, dt) for v in (block.lam, block.n_forget, block.block_size)
+    )
+    unit = lam * n_forget / block_size
     ay = (2 * rho * bR + 1 / float(np.e)) / (1 + rho**2)
     ax = jnp.where(
         rho > 0, ((1 + rho**2) * bR + 1 / float(np.e)) / (2 * jnp.maximum(rho, 1e-300)), jnp.inf
@@ -841,8 +846,7 @@ def lemma10_sufficient_threshold(
         >>> bool(t <= min(aj.theory.lemma10_thresholds(aj.Block(0.8, 0.0, 0.01))))
         True
     """
-    rho, alpha, lam, block_size, n_retain, n_forget, loss = _unpack(block)
-    rho, _, bD, bR, _ = _coefficients(rho, 0.0, lam, block_size, n_retain, n_forget)
+    rho, _, bD, bR, _, loss = _constants(block, alpha=0.0)
     xR = _w0((1 + rho**2) * bR)
     yR = 2 * rho * xR / (1 + rho**2)
     ay = (yR * jnp.exp(yR) / bD - 2 * rho) / (1 + rho**2)

@@ -260,6 +260,14 @@ def _step(w, eta, m, scheme):
 
 
 # ----------------------------------------------------------------------------- classifier
+def _check_orbit(n_transient, n_record, max_period, lyap_tol):
+    """The checks shared by :func:`classify_orbit` and :func:`classify_da`."""
+    check_count("n_transient", n_transient, minimum=0)
+    check_count("max_period", max_period, minimum=1)
+    check_count("n_record", n_record, minimum=2 * _N_COMPARE + 2 * max_period)
+    check_positive("lyap_tol", lyap_tol)
+
+
 def classify_orbit(
     step: Callable[[Float[Array, " d"]], Float[Array, " d"]],
     w0: Float[ArrayLike, " d"],
@@ -311,10 +319,7 @@ def classify_orbit(
         >>> aj.theory.REGIMES[int(out.regime)], int(out.period)
         ('periodic', 2)
     """
-    check_count("n_transient", n_transient, minimum=0)
-    check_count("max_period", max_period, minimum=1)
-    check_count("n_record", n_record, minimum=2 * _N_COMPARE + 2 * max_period)
-    check_positive("lyap_tol", lyap_tol)
+    _check_orbit(n_transient, n_record, max_period, lyap_tol)
     w0 = jnp.asarray(w0)
     w0 = w0.astype(_float_dtype(w0))
     dt = w0.dtype
@@ -392,13 +397,6 @@ def _in_basin_1d(w, r, f, lam_da):
     # case 2: stationary points W_{-1}(z) <= -1 <= W_0(z); the flow converges iff w > W_{-1}.
     right_of_max = (w >= -1) | (w * jnp.exp(jnp.minimum(w, 0.0)) < z)
     return case1 | (case2 & right_of_max)
-
-
-def _check_common(n_transient, n_record, max_period, chunk_size):
-    check_count("n_transient", n_transient, minimum=0)
-    check_count("max_period", max_period, minimum=1)
-    check_count("n_record", n_record, minimum=2 * _N_COMPARE + 2 * max_period)
-    check_count("chunk_size", chunk_size, minimum=1)
 
 
 def _flat_grid(eta, m, w0):
@@ -612,9 +610,9 @@ def classify_da(
     """
     _check_problem(problem)
     _check_map(scheme, learning_rate)
-    _check_common(n_transient, n_record, max_period, chunk_size)
+    _check_orbit(n_transient, n_record, max_period, lyap_tol)
+    check_count("chunk_size", chunk_size, minimum=1)
     check_count("n_flow", n_flow, minimum=1)
-    check_positive("lyap_tol", lyap_tol)
     if tol is not None:
         check_positive("tol", tol)
     coordinate = isinstance(problem, OneCoordinate)
