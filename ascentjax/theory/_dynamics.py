@@ -566,9 +566,8 @@ def classify_da(
 ) -> OrbitClass:
     r"""Classify the long-run behaviour of DA over a grid of problems and learning rates.
 
-    The problem's numeric fields and ``learning_rate`` broadcast against each other (for the
-    block, ``block_size``, ``n_retain`` and ``n_forget`` must be concrete scalars); the grid
-    is flattened and processed in one jitted pass, ``lax.map`` over chunks of ``chunk_size``
+    The problem's numeric fields, ``learning_rate`` and ``w0`` (less the block's state axis)
+    broadcast against each other; the grid is flattened and processed in one jitted pass, ``lax.map`` over chunks of ``chunk_size``
     vmapped orbits (memory stays bounded for any grid size).
 
     A fixed point is ``"da"`` when the gradient flow of :math:`L_{DA}` (ridge
@@ -583,7 +582,8 @@ def classify_da(
         problem: the setting(s).
         learning_rate: step size(s) :math:`\eta > 0` (ignored by ``scheme="flow"``).
         scheme: one of :data:`SCHEMES`.
-        w0: initial weight(s) (default 1, or ``(1, 1)`` for the block).
+        w0: initial weight(s) (default 1, or ``(1, 1)`` for the block, whose ``w0`` has a
+            trailing axis of size 2).
         n_transient: discarded steps.
         n_record: recorded steps (Lyapunov exponent, period test).
         max_period: largest period searched.
