@@ -567,8 +567,9 @@ def classify_da(
     r"""Classify the long-run behaviour of DA over a grid of problems and learning rates.
 
     The problem's numeric fields, ``learning_rate`` and ``w0`` (less the block's state axis)
-    broadcast against each other; the grid is flattened and processed in one jitted pass, ``lax.map`` over chunks of ``chunk_size``
-    vmapped orbits (memory stays bounded for any grid size).
+    broadcast against each other; the grid is flattened and processed in one jitted pass,
+    ``lax.map`` over chunks of ``chunk_size`` vmapped orbits (memory stays bounded for any
+    grid size).
 
     A fixed point is ``"da"`` when the gradient flow of :math:`L_{DA}` (ridge
     :math:`2\lambda`) started there converges, ``"spurious"`` otherwise. For one coordinate
