@@ -13,6 +13,15 @@ their loss is constant and their gradient vanishes, so they change the
 normalisations :math:`1/|R|, 1/|F|, 1/|D|` and nothing else. Their weights are
 chosen so that :math:`\sum_R \text{weight} = |R|` and
 :math:`\sum_F \text{weight} = |F|` exactly.
+
+**Keys.** As everywhere in ascentjax, the PRNG key is the first argument of a
+function into which randomness enters. The block generators are random only
+through their optional feature noise, so their ``key`` may be ``None`` when
+``noise == 0`` (the deterministic data set) and is required otherwise:
+``one_coordinate_data(None, 5, 0.5, 100, 10)`` and
+``one_coordinate_data(key, 5, 0.5, 100, 10, noise=0.1)``. The problem types' method
+:meth:`ascentjax.OneCoordinate.data` (``problem.data()``, ``problem.data(key, noise=0.1)``)
+is the shorter spelling.
 """
 
 from __future__ import annotations
@@ -24,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike, DTypeLike
 
-from ._validation import check_count, check_nonnegative, check_range, is_concrete
+from ._validation import check_nonnegative, check_range, is_concrete, static_count
 
 __all__ = [
     "Dataset",
@@ -92,7 +101,7 @@ class Dataset(_DatasetFields):
 
     Example:
         >>> import ascentjax as aj
-        >>> data = aj.one_coordinate_data(2, 0.5, n_retain=10, n_forget=3)
+        >>> data = aj.one_coordinate_data(None, 2, 0.5, n_retain=10, n_forget=3)
         >>> data.forget.tolist(), data.weight.tolist()
         ([False, False, True, True, False, True], [1.0, 1.0, 0.5, 0.5, 8.0, 2.0])
         >>> float(data.n_retain), float(data.n_forget), float(data.n_total)
@@ -143,19 +152,11 @@ def _float_dtype(dtype: DTypeLike | None, *values: ArrayLike) -> np.dtype:
 def _check_noise(noise: ArrayLike, key: jax.Array | None) -> None:
     check_nonnegative("noise", noise)
     if key is None and not (is_concrete(noise) and np.all(np.asarray(noise) == 0)):
-        raise ValueError("key is required when noise > 0 (pass key=jax.random.key(seed))")
-
-
-def _static_count(name: str, value: int, minimum: int) -> int:
-    if isinstance(value, jax.core.Tracer):
-        raise TypeError(f"{name} must be a static Python int (it fixes an array shape)")
-    check_count(name, value, minimum=minimum)
-    if float(value) != int(value):
-        raise ValueError(f"{name} must be an integer count >= {minimum}, got {value!r}")
-    return int(value)
+        raise ValueError("key is required when noise > 0 (pass jax.random.key(seed) first)")
 
 
 def block_orthogonal_data(
+    key: jax.Array | None,
     retain_x: ArrayLike,
     forget_x: ArrayLike,
     *,
@@ -164,7 +165,6 @@ def block_orthogonal_data(
     retain_weight: ArrayLike = 1.0,
     forget_weight: ArrayLike = 1.0,
     noise: ArrayLike = 0.0,
-    key: jax.Array | None = None,
     dtype: DTypeLike | None = None,
 ) -> Dataset:
     r"""A general block data set: given retain and forget samples plus orthogonal filler.
@@ -182,6 +182,8 @@ def block_orthogonal_data(
     never noisy.
 
     Args:
+        key: PRNG key of the feature noise, or ``None`` for the deterministic data set
+            (allowed only when ``noise == 0``).
         retain_x: retain block features, shape ``(n_r, d)`` (static shape).
         forget_x: forget block features, shape ``(n_f, d)``.
         n_retain: the global retain count :math:`|R|` (may be traced).
@@ -189,7 +191,6 @@ def block_orthogonal_data(
         retain_weight: weight of each retain block sample (scalar or ``(n_r,)``).
         forget_weight: weight of each forget block sample (scalar or ``(n_f,)``).
         noise: standard deviation of the Gaussian feature noise (>= 0).
-        key: PRNG key, required when ``noise > 0``.
         dtype: floating dtype of ``x`` and ``weight``; ``None`` follows the inputs
             (JAX's default float for Python scalars).
 
@@ -205,7 +206,7 @@ def block_orthogonal_data(
         >>> import jax.numpy as jnp
         >>> import ascentjax as aj
         >>> data = aj.block_orthogonal_data(
-        ...     jnp.ones((2, 1)), jnp.ones((1, 1)), n_retain=10, n_forget=3)
+        ...     None, jnp.ones((2, 1)), jnp.ones((1, 1)), n_retain=10, n_forget=3)
         >>> float(data.n_retain), float(data.n_forget), data.x.shape
         (10.0, 3.0, (5, 1))
     """
@@ -243,20 +244,20 @@ def block_orthogonal_data(
 
 
 def one_coordinate_data(
-    n_block: int,
+    key: jax.Array | None,
+    block_size: int,
     alpha: ArrayLike,
     n_retain: ArrayLike,
     n_forget: ArrayLike,
     *,
     noise: ArrayLike = 0.0,
-    key: jax.Array | None = None,
     dtype: DTypeLike | None = None,
 ) -> Dataset:
     r"""One correlated coordinate (paper Assumptions 1–2), in one dimension.
 
-    Coordinate :math:`j` carries :math:`|R_j|` = ``n_block`` retain samples with
+    Coordinate :math:`j` carries :math:`|R_j|` = ``block_size`` retain samples with
     :math:`y x = 1` and :math:`|F_j| = \alpha |R_j|` forget samples on the same
-    coordinate, represented as ``n_block`` forget rows of weight :math:`\alpha`
+    coordinate, represented as ``block_size`` forget rows of weight :math:`\alpha`
     each (so :math:`\alpha` may be fractional or traced). Everything else is
     orthogonal filler (see the module docstring) with weights completing the
     counts to :math:`|R|` = ``n_retain`` and :math:`|F|` = ``n_forget``. Labels
@@ -268,53 +269,71 @@ def one_coordinate_data(
     :math:`W_0((1+\alpha)|R_j|/(\lambda|D|))` (exponential loss).
 
     Noise: i.i.d. :math:`\mathcal N(0, \text{noise}^2)` is added to the feature of
-    each of the ``2 * n_block`` block rows (retain and forget); the two filler rows
+    each of the ``2 * block_size`` block rows (retain and forget); the two filler rows
     stay at 0.
 
     Args:
-        n_block: :math:`|R_j|`, a static Python int >= 1.
+        key: PRNG key of the feature noise, or ``None`` for the deterministic data set
+            (allowed only when ``noise == 0``).
+        block_size: :math:`|R_j|`, a static Python int >= 1.
         alpha: forget-to-retain ratio on the coordinate, :math:`\alpha \ge 0` (may be traced).
         n_retain: :math:`|R| \ge |R_j|` (may be traced).
         n_forget: :math:`|F| \ge \alpha|R_j|` (may be traced).
         noise: Gaussian feature-noise standard deviation (>= 0).
-        key: PRNG key, required when ``noise > 0``.
         dtype: floating dtype; ``None`` follows JAX's default float (float32 unless
             x64 is enabled) or the dtype of array inputs.
 
     Returns:
-        A :class:`Dataset` with ``2 * n_block + 2`` rows and ``d = 1``.
+        A :class:`Dataset` with ``2 * block_size + 2`` rows and ``d = 1``.
 
     Example:
         >>> import ascentjax as aj
-        >>> data = aj.one_coordinate_data(5, 0.5, n_retain=100, n_forget=10)
+        >>> data = aj.one_coordinate_data(None, 5, 0.5, n_retain=100, n_forget=10)
         >>> data.x.shape, float(data.n_retain), float(data.n_forget)
         ((12, 1), 100.0, 10.0)
     """
-    n_block = _static_count("n_block", n_block, 1)
-    check_nonnegative("alpha", alpha)
-    _check_positive_count("n_retain", n_retain)
-    check_nonnegative("n_forget", n_forget)
+    block_size = static_count("block_size", block_size)
+    _check_block_counts(alpha, n_retain, n_forget)
     dt = _float_dtype(dtype, alpha)
-    ones = jnp.ones((n_block, 1), dt)
+    one = jnp.ones((1,), dt)
+    return _two_point_block(key, one, one, block_size, alpha, n_retain, n_forget, noise, dt)
+
+
+def _check_block_counts(alpha: ArrayLike, n_retain: ArrayLike, n_forget: ArrayLike) -> None:
+    check_nonnegative("alpha", alpha)
+    check_range("n_retain", n_retain, low=0.0, low_inclusive=False)
+    check_nonnegative("n_forget", n_forget)
+
+
+def _two_point_block(
+    key: jax.Array | None,
+    retain_row: jax.Array,
+    forget_row: jax.Array,
+    block_size: int,
+    alpha: ArrayLike,
+    n_retain: ArrayLike,
+    n_forget: ArrayLike,
+    noise: ArrayLike,
+    dt: np.dtype,
+) -> Dataset:
+    """``block_size`` retain rows at ``retain_row`` (weight 1) and as many forget rows at
+    ``forget_row`` (weight ``alpha`` each), plus the filler (validated by the callers)."""
+    d = retain_row.shape[-1]
     return block_orthogonal_data(
-        ones,
-        ones,
+        key,
+        jnp.broadcast_to(retain_row, (block_size, d)),
+        jnp.broadcast_to(forget_row, (block_size, d)),
         n_retain=n_retain,
         n_forget=n_forget,
         retain_weight=1.0,
         forget_weight=jnp.asarray(alpha, dt),
         noise=noise,
-        key=key,
         dtype=dt,
     )
 
 
-def _check_positive_count(name: str, value: ArrayLike) -> None:
-    """Internal: a global count must be > 0."""
-    check_range(name, value, low=0.0, low_inclusive=False)
-
-
 def cross_correlated_data(
+    key: jax.Array | None,
     rho: ArrayLike,
     alpha: ArrayLike,
     *,
@@ -322,7 +341,6 @@ def cross_correlated_data(
     n_retain: ArrayLike,
     n_forget: ArrayLike,
     noise: ArrayLike = 0.0,
-    key: jax.Array | None = None,
     dtype: DTypeLike | None = None,
 ) -> Dataset:
     r"""Cross-dimensional correlation block (paper Sec. 5.1.2), in two dimensions.
@@ -338,13 +356,14 @@ def cross_correlated_data(
     entries of each of the ``2 * block_size`` block rows; filler rows stay at 0.
 
     Args:
+        key: PRNG key of the feature noise, or ``None`` for the deterministic data set
+            (allowed only when ``noise == 0``).
         rho: correlation strength :math:`\varepsilon \in [0, 1)` (may be traced).
         alpha: :math:`|S_j| / |S_i| \ge 0` (may be traced).
         block_size: :math:`|S_i|`, a static Python int >= 1.
         n_retain: :math:`|R| \ge |S_i|` (may be traced).
         n_forget: :math:`|F| \ge \alpha|S_i|` (may be traced).
         noise: Gaussian feature-noise standard deviation (>= 0).
-        key: PRNG key, required when ``noise > 0``.
         dtype: floating dtype; ``None`` follows JAX's default float or array inputs.
 
     Returns:
@@ -353,42 +372,20 @@ def cross_correlated_data(
     Example:
         >>> import ascentjax as aj
         >>> data = aj.cross_correlated_data(
-        ...     0.8, 0.05, block_size=50, n_retain=900, n_forget=100)
+        ...     None, 0.8, 0.05, block_size=50, n_retain=900, n_forget=100)
         >>> data.x.shape, float(data.n_forget)
         ((102, 2), 100.0)
     """
-    block_size = _static_count("block_size", block_size, 1)
+    block_size = static_count("block_size", block_size)
     check_range("rho", rho, low=0.0, high=1.0, high_inclusive=False)
-    check_nonnegative("alpha", alpha)
-    _check_positive_count("n_retain", n_retain)
-    check_nonnegative("n_forget", n_forget)
+    _check_block_counts(alpha, n_retain, n_forget)
     dt = _float_dtype(dtype, rho, alpha)
-    r = jnp.asarray(rho, dt)
-    one = jnp.ones((), dt)
-    rx = jnp.broadcast_to(jnp.stack([one, r]), (block_size, 2))
-    fx = jnp.broadcast_to(jnp.stack([r, one]), (block_size, 2))
-    return block_orthogonal_data(
-        rx,
-        fx,
-        n_retain=n_retain,
-        n_forget=n_forget,
-        retain_weight=1.0,
-        forget_weight=jnp.asarray(alpha, dt),
-        noise=noise,
-        key=key,
-        dtype=dt,
-    )
+    r, one = jnp.asarray(rho, dt), jnp.ones((), dt)
+    u, v = jnp.stack([one, r]), jnp.stack([r, one])
+    return _two_point_block(key, u, v, block_size, alpha, n_retain, n_forget, noise, dt)
 
 
 # ----------------------------------------------------------------------------- forget sets
-def _static_int(name: str, value: int, minimum: int) -> int:
-    if isinstance(value, jax.core.Tracer):
-        raise TypeError(f"{name} must be a static Python int (it fixes an array shape)")
-    if isinstance(value, bool) or int(value) != value or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def sample_forget_mask(key: jax.Array, n: int, n_forget: int) -> jax.Array:
     r"""A uniformly random forget set :math:`F \subset D` as a boolean mask.
 
@@ -421,7 +418,7 @@ def sample_forget_mask(key: jax.Array, n: int, n_forget: int) -> jax.Array:
         >>> masks.shape, masks.sum(axis=1).tolist()[:3]
         ((1000, 10), [3, 3, 3])
     """
-    n = _static_int("n", n, 2)
+    n = static_count("n", n, minimum=2)
     if is_concrete(n_forget):
         if isinstance(n_forget, bool) or int(n_forget) != n_forget:
             raise ValueError(f"n_forget must be an integer count, got {n_forget!r}")

@@ -16,10 +16,10 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike, DTypeLike
 
-from ._data import Dataset, _static_int
+from ._data import Dataset
 from ._losses import get_loss
-from ._objectives import retain_objective
-from ._validation import check_nonnegative, check_positive, is_concrete
+from ._objectives import retain_objective, set_weights
+from ._validation import check_nonnegative, check_positive, is_concrete, static_count
 
 __all__ = [
     "accuracy",
@@ -66,8 +66,8 @@ def gaussian_mixture_data(
         >>> data.x.shape, bool(data.forget.any())
         ((100, 5), False)
     """
-    n = _static_int("n", n, 1)
-    dim = _static_int("dim", dim, 1)
+    n = static_count("n", n)
+    dim = static_count("dim", dim)
     check_nonnegative("separation", separation)
     dt = jnp.dtype(dtype) if dtype is not None else jnp.result_type(float)
     ky, kx = jax.random.split(key)
@@ -109,8 +109,8 @@ def resample_split(
         >>> train.x.shape, test.x.shape
         ((8, 1), (4, 1))
     """
-    n_train = _static_int("n_train", n_train, 2)
-    n_test = _static_int("n_test", n_test, 1)
+    n_train = static_count("n_train", n_train, minimum=2)
+    n_test = static_count("n_test", n_test)
     x = jnp.asarray(x)
     y = jnp.asarray(y)
     if x.ndim != 2 or y.shape != (x.shape[0],):
@@ -339,9 +339,7 @@ def train_oracle(
         # margin losses: H = X^T diag(v_R y^2 l''(m) / |R|) X + lam I, one GEMM
         # (cheaper than jax.hessian's d Hessian-vector products)
         x, y = data.x, data.y
-        v = jnp.where(data.forget, 0, data.weight)
-        total = jnp.sum(v)
-        c = v * jnp.square(y) * d2loss(y * (x @ w)) / jnp.where(total > 0, total, 1)
+        c = set_weights(data).retain * jnp.square(y) * d2loss(y * (x @ w))
         return (x.T * c) @ x + lam * jnp.eye(x.shape[-1], dtype=x.dtype)
 
     def solve(f, guess):

@@ -18,6 +18,7 @@ with ``jax.grad``; every function is pure and works under ``jit``/``vmap``/``gra
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -55,18 +56,21 @@ def margins(w: ArrayLike, data: Dataset) -> jax.Array:
     Example:
         >>> import jax.numpy as jnp
         >>> import ascentjax as aj
-        >>> data = aj.one_coordinate_data(2, 1.0, n_retain=4, n_forget=2)
+        >>> data = aj.one_coordinate_data(None, 2, 1.0, n_retain=4, n_forget=2)
         >>> aj.margins(jnp.array([0.5]), data).tolist()
         [0.5, 0.5, 0.5, 0.5, 0.0, 0.0]
     """
     w = jnp.asarray(w)
-    d = jnp.shape(data.x)[-1]
+    check_params_shape(w, jnp.shape(data.x)[-1])
+    return data.y * (data.x @ w)
+
+
+def check_params_shape(w: jax.Array, d: int) -> None:
+    """Package-internal: ``w`` must have shape ``(d,)`` (``d`` features of the data)."""
     if w.ndim != 1 or w.shape[0] != d:
         raise ValueError(
-            f"w must have shape ({d},) to match data.x of shape {tuple(jnp.shape(data.x))}, "
-            f"got {w.shape}"
+            f"w must have shape ({d},) to match data.x with {d} features, got {w.shape}"
         )
-    return data.y * (data.x @ w)
 
 
 def _normalised(weight: jax.Array) -> jax.Array:
@@ -75,11 +79,29 @@ def _normalised(weight: jax.Array) -> jax.Array:
     return jnp.where(total > 0, weight / jnp.where(total > 0, total, 1), 0)
 
 
-def _mean(values: jax.Array, weight: jax.Array) -> jax.Array:
-    return jnp.sum(_normalised(weight) * values)
+class SetWeights(NamedTuple):
+    """Package-internal: the normalised sample weights of a :class:`Dataset`.
+
+    :math:`v_i/|R|` on R (``retain``), :math:`v_i/|F|` on F (``forget``) and
+    :math:`v_i/|D|` (``every``); zeros for an empty set, so its mean is 0, not NaN.
+    """
+
+    retain: jax.Array
+    forget: jax.Array
+    every: jax.Array
 
 
-def _ridge(w: jax.Array, lam: ArrayLike) -> jax.Array:
+def set_weights(data: Dataset) -> SetWeights:
+    """Package-internal: the :class:`SetWeights` of ``data``."""
+    return SetWeights(
+        retain=_normalised(jnp.where(data.forget, 0, data.weight)),
+        forget=_normalised(jnp.where(data.forget, data.weight, 0)),
+        every=_normalised(data.weight),
+    )
+
+
+def ridge(w: jax.Array, lam: ArrayLike) -> jax.Array:
+    """Package-internal: the ridge term :math:`\\tfrac{\\lambda}{2}\\|w\\|^2`."""
     return 0.5 * lam * jnp.sum(jnp.square(w))
 
 
@@ -101,11 +123,11 @@ def retain_loss(w: ArrayLike, data: Dataset, loss: LossLike = "exp") -> jax.Arra
     Example:
         >>> import jax.numpy as jnp
         >>> import ascentjax as aj
-        >>> data = aj.one_coordinate_data(2, 1.0, n_retain=4, n_forget=2)
+        >>> data = aj.one_coordinate_data(None, 2, 1.0, n_retain=4, n_forget=2)
         >>> float(aj.retain_loss(jnp.zeros(1), data))
         1.0
     """
-    return _mean(_losses(w, data, loss), jnp.where(data.forget, 0, data.weight))
+    return jnp.sum(set_weights(data).retain * _losses(w, data, loss))
 
 
 def forget_loss(w: ArrayLike, data: Dataset, loss: LossLike = "exp") -> jax.Array:
@@ -122,11 +144,11 @@ def forget_loss(w: ArrayLike, data: Dataset, loss: LossLike = "exp") -> jax.Arra
     Example:
         >>> import jax.numpy as jnp
         >>> import ascentjax as aj
-        >>> data = aj.one_coordinate_data(2, 1.0, n_retain=4, n_forget=2)
+        >>> data = aj.one_coordinate_data(None, 2, 1.0, n_retain=4, n_forget=2)
         >>> round(float(aj.forget_loss(jnp.ones(1), data)), 6)  # e^{-1}
         0.367879
     """
-    return _mean(_losses(w, data, loss), jnp.where(data.forget, data.weight, 0))
+    return jnp.sum(set_weights(data).forget * _losses(w, data, loss))
 
 
 def pretrain_objective(
@@ -149,13 +171,13 @@ def pretrain_objective(
         >>> import jax
         >>> import jax.numpy as jnp
         >>> import ascentjax as aj
-        >>> data = aj.one_coordinate_data(5, 0.5, n_retain=100, n_forget=10)
+        >>> data = aj.one_coordinate_data(None, 5, 0.5, n_retain=100, n_forget=10)
         >>> g = jax.grad(aj.pretrain_objective)(jnp.zeros(1), data, 0.01)
         >>> round(float(g[0]), 6)  # -(1 + alpha)|R_j| / |D|
         -0.068182
     """
     w = jnp.asarray(w)
-    return _mean(_losses(w, data, loss), data.weight) + _ridge(w, lam)
+    return jnp.sum(set_weights(data).every * _losses(w, data, loss)) + ridge(w, lam)
 
 
 def retain_objective(
@@ -177,12 +199,12 @@ def retain_objective(
     Example:
         >>> import jax.numpy as jnp
         >>> import ascentjax as aj
-        >>> data = aj.one_coordinate_data(5, 0.5, n_retain=100, n_forget=10)
+        >>> data = aj.one_coordinate_data(None, 5, 0.5, n_retain=100, n_forget=10)
         >>> float(aj.retain_objective(jnp.zeros(1), data, 0.01))
         1.0
     """
     w = jnp.asarray(w)
-    return retain_loss(w, data, loss) + _ridge(w, lam)
+    return retain_loss(w, data, loss) + ridge(w, lam)
 
 
 def da_objective(w: ArrayLike, data: Dataset, lam: ArrayLike, loss: LossLike = "exp") -> jax.Array:
@@ -207,14 +229,12 @@ def da_objective(w: ArrayLike, data: Dataset, lam: ArrayLike, loss: LossLike = "
     Example:
         >>> import jax.numpy as jnp
         >>> import ascentjax as aj
-        >>> data = aj.one_coordinate_data(5, 0.5, n_retain=100, n_forget=10)
+        >>> data = aj.one_coordinate_data(None, 5, 0.5, n_retain=100, n_forget=10)
         >>> float(aj.da_objective(jnp.zeros(1), data, 0.01))  # 1 - 1 + 0
         0.0
     """
     w = jnp.asarray(w)
     # one weighted sum with coefficients v_i/|R| on R and -v_i/|F| on F: a single
     # pass over the data in the forward and backward computations
-    coef = _normalised(jnp.where(data.forget, 0, data.weight)) - _normalised(
-        jnp.where(data.forget, data.weight, 0)
-    )
-    return jnp.sum(coef * _losses(w, data, loss)) + _ridge(w, lam)
+    weights = set_weights(data)
+    return jnp.sum((weights.retain - weights.forget) * _losses(w, data, loss)) + ridge(w, lam)

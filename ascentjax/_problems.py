@@ -23,7 +23,7 @@ from jax.typing import ArrayLike, DTypeLike
 
 from ._data import Dataset, cross_correlated_data, one_coordinate_data
 from ._losses import LOSSES
-from ._validation import check_choice, check_range, is_concrete
+from ._validation import check_choice, check_range, is_concrete, static_count
 
 __all__ = ["Block", "OneCoordinate"]
 
@@ -56,18 +56,15 @@ def _check_fields(problem: Any, ranges: dict[str, dict[str, Any]]) -> None:
         raise ValueError("n_forget must be >= alpha * block_size (the block's forget samples)")
 
 
-def _static_block_size(block_size: Any) -> int:
-    if not (_checkable(block_size) and np.ndim(block_size) == 0):
-        raise TypeError(
-            "data() needs a concrete scalar block_size (it fixes the number of rows); "
-            f"got {block_size!r}"
-        )
-    if float(block_size) != int(block_size):
-        raise ValueError(f"block_size must be an integer count for data(), got {block_size!r}")
-    return int(block_size)
-
-
 _POSITIVE = {"low": 0.0, "low_inclusive": False}
+# the ranges of the fields both problem types share
+_RANGES = {
+    "alpha": {"low": 0.0},
+    "lam": _POSITIVE,
+    "block_size": _POSITIVE,
+    "n_retain": _POSITIVE,
+    "n_forget": {"low": 0.0},
+}
 
 
 @jax.tree_util.register_dataclass
@@ -104,16 +101,7 @@ class OneCoordinate:
     loss: str = dataclasses.field(default="exp", metadata={"static": True})
 
     def __post_init__(self) -> None:
-        _check_fields(
-            self,
-            {
-                "alpha": {"low": 0.0},
-                "lam": _POSITIVE,
-                "block_size": _POSITIVE,
-                "n_retain": _POSITIVE,
-                "n_forget": {"low": 0.0},
-            },
-        )
+        _check_fields(self, _RANGES)
 
     def data(
         self,
@@ -133,12 +121,12 @@ class OneCoordinate:
             A :class:`~ascentjax.Dataset` with ``2 * block_size + 2`` rows and ``d = 1``.
         """
         return one_coordinate_data(
-            _static_block_size(self.block_size),
+            key,
+            static_count("block_size", self.block_size),
             self.alpha,
             self.n_retain,
             self.n_forget,
             noise=noise,
-            key=key,
             dtype=dtype,
         )
 
@@ -175,17 +163,7 @@ class Block:
     loss: str = dataclasses.field(default="exp", metadata={"static": True})
 
     def __post_init__(self) -> None:
-        _check_fields(
-            self,
-            {
-                "rho": {"low": 0.0, "high": 1.0, "high_inclusive": False},
-                "alpha": {"low": 0.0},
-                "lam": _POSITIVE,
-                "block_size": _POSITIVE,
-                "n_retain": _POSITIVE,
-                "n_forget": {"low": 0.0},
-            },
-        )
+        _check_fields(self, {"rho": {"low": 0.0, "high": 1.0, "high_inclusive": False}, **_RANGES})
 
     def data(
         self,
@@ -205,12 +183,12 @@ class Block:
             A :class:`~ascentjax.Dataset` with ``2 * block_size + 2`` rows and ``d = 2``.
         """
         return cross_correlated_data(
+            key,
             self.rho,
             self.alpha,
-            block_size=_static_block_size(self.block_size),
+            block_size=static_count("block_size", self.block_size),
             n_retain=self.n_retain,
             n_forget=self.n_forget,
             noise=noise,
-            key=key,
             dtype=dtype,
         )

@@ -51,7 +51,7 @@ from jax.typing import ArrayLike
 
 from ._data import Dataset
 from ._losses import get_loss
-from ._objectives import _normalised
+from ._objectives import check_params_shape, ridge, set_weights
 from ._validation import check_nonnegative, check_positive
 
 __all__ = [
@@ -94,7 +94,7 @@ class UnlearningRule(NamedTuple):
         ...     def step(w, state, data):
         ...         return w + learning_rate * jax.grad(aj.forget_loss)(w, data), state
         ...     return aj.UnlearningRule(init=lambda w: (), step=step)
-        >>> data = aj.one_coordinate_data(5, 1.0, n_retain=100, n_forget=10)
+        >>> data = aj.one_coordinate_data(None, 5, 1.0, n_retain=100, n_forget=10)
         >>> traj = aj.run_rule(my_rule(0.1), jnp.zeros(1), data, steps=3)
         >>> bool(traj.final[0] < 0)  # ascent lowers the forget margin
         True
@@ -127,12 +127,7 @@ def _prepare_linear(data: Dataset) -> _LinearBatch:
     if not isinstance(data, Dataset):
         raise TypeError(f"data must be an ascentjax.Dataset, got {type(data).__name__}")
     z = data.y[..., :, None] * data.x
-    return _LinearBatch(
-        zt=jnp.swapaxes(z, -1, -2),
-        retain=_normalised(jnp.where(data.forget, 0, data.weight)),
-        forget=_normalised(jnp.where(data.forget, data.weight, 0)),
-        every=_normalised(data.weight),
-    )
+    return _LinearBatch(jnp.swapaxes(z, -1, -2), *set_weights(data))
 
 
 def _linear_objective(
@@ -144,13 +139,9 @@ def _linear_objective(
 
     def objective(w: Params, batch: _LinearBatch) -> jax.Array:
         w = jnp.asarray(w)
-        d = batch.zt.shape[-2]
-        if w.ndim != 1 or w.shape[0] != d:
-            raise ValueError(
-                f"w must have shape ({d},) to match data.x with {d} features, got {w.shape}"
-            )
+        check_params_shape(w, batch.zt.shape[-2])
         m = w @ batch.zt
-        return jnp.sum(coefficients(batch) * loss_fn(m)) + 0.5 * lam * jnp.sum(jnp.square(w))
+        return jnp.sum(coefficients(batch) * loss_fn(m)) + ridge(w, lam)
 
     return objective
 
@@ -172,12 +163,27 @@ def _ascent_coef(b: _LinearBatch) -> jax.Array:
     return -b.forget
 
 
-def _linear_rule(
-    objective: Callable[[Params, _LinearBatch], jax.Array], opt: optax.GradientTransformation
+def _check_common(lam: ArrayLike, loss: LossLike) -> None:
+    check_nonnegative("lam", lam)
+    get_loss(loss)
+
+
+def _coefficient_rule(
+    coefficients: Callable[[_LinearBatch], jax.Array],
+    learning_rate: ArrayLike | None,
+    lam: ArrayLike,
+    loss: LossLike,
+    optimizer: optax.GradientTransformation | None,
 ) -> UnlearningRule:
+    """The built-in one-objective rules: descent on ``_linear_objective(coefficients)``."""
+    _check_common(lam, loss)
+    objective = _linear_objective(coefficients, lam, loss)
     # descent_rule on the prepared objective; a Dataset given to step directly is
     # prepared there (a no-op on an already prepared batch)
-    rule = descent_rule(lambda w, data: objective(w, _prepare_linear(data)), optimizer=opt)
+    rule = descent_rule(
+        lambda w, data: objective(w, _prepare_linear(data)),
+        optimizer=_optimizer(learning_rate, optimizer),
+    )
     return rule._replace(prepare=_prepare_linear)
 
 
@@ -237,7 +243,7 @@ def descent_rule(
     Example:
         >>> import jax.numpy as jnp, optax
         >>> import ascentjax as aj
-        >>> data = aj.one_coordinate_data(5, 0.0, n_retain=100, n_forget=10)
+        >>> data = aj.one_coordinate_data(None, 5, 0.0, n_retain=100, n_forget=10)
         >>> rule = aj.descent_rule(
         ...     lambda w, d: aj.retain_objective(w, d, 0.01), optimizer=optax.adam(0.1))
         >>> w = aj.run_rule(rule, jnp.zeros(1), data, steps=200).final
@@ -253,11 +259,6 @@ def descent_rule(
         return _descend(opt, objective, params, state, data)
 
     return UnlearningRule(init, step)
-
-
-def _check_common(lam: ArrayLike, loss: LossLike) -> None:
-    check_nonnegative("lam", lam)
-    get_loss(loss)
 
 
 def retrain(
@@ -287,15 +288,12 @@ def retrain(
     Example:
         >>> import jax.numpy as jnp
         >>> import ascentjax as aj
-        >>> data = aj.one_coordinate_data(5, 0.5, n_retain=100, n_forget=10)
+        >>> data = aj.one_coordinate_data(None, 5, 0.5, n_retain=100, n_forget=10)
         >>> w = aj.run_rule(aj.retrain(1.0, lam=0.01), jnp.zeros(1), data, steps=500).final
         >>> round(float(w[0]), 4)  # W0(|R_j| / (lam |R|)) = W0(5)
         1.3267
     """
-    _check_common(lam, loss)
-    return _linear_rule(
-        _linear_objective(_retain_coef, lam, loss), _optimizer(learning_rate, optimizer)
-    )
+    return _coefficient_rule(_retain_coef, learning_rate, lam, loss, optimizer)
 
 
 def pretrain(
@@ -322,15 +320,12 @@ def pretrain(
     Example:
         >>> import jax.numpy as jnp
         >>> import ascentjax as aj
-        >>> data = aj.one_coordinate_data(5, 1.0, n_retain=100, n_forget=10)
+        >>> data = aj.one_coordinate_data(None, 5, 1.0, n_retain=100, n_forget=10)
         >>> w = aj.run_rule(aj.pretrain(1.0, lam=0.01), jnp.zeros(1), data, steps=500).final
         >>> round(float(w[0]), 4)  # W0((1 + alpha)|R_j| / (lam |D|)) = W0(100/11)
         1.6853
     """
-    _check_common(lam, loss)
-    return _linear_rule(
-        _linear_objective(_every_coef, lam, loss), _optimizer(learning_rate, optimizer)
-    )
+    return _coefficient_rule(_every_coef, learning_rate, lam, loss, optimizer)
 
 
 def simultaneous_da(
@@ -362,16 +357,13 @@ def simultaneous_da(
     Example:
         >>> import jax.numpy as jnp
         >>> import ascentjax as aj
-        >>> data = aj.one_coordinate_data(5, 0.05, n_retain=100, n_forget=10)
+        >>> data = aj.one_coordinate_data(None, 5, 0.05, n_retain=100, n_forget=10)
         >>> rule = aj.simultaneous_da(0.5, lam=0.01)
         >>> w = aj.run_rule(rule, jnp.zeros(1), data, steps=2000).final
         >>> round(float(w[0]), 4)  # W0((1 - alpha|R|/|F|)|R_j|/(lam|R|)) = W0(2.5)
         0.9586
     """
-    _check_common(lam, loss)
-    return _linear_rule(
-        _linear_objective(_da_coef, lam, loss), _optimizer(learning_rate, optimizer)
-    )
+    return _coefficient_rule(_da_coef, learning_rate, lam, loss, optimizer)
 
 
 def gradient_ascent(
@@ -398,15 +390,12 @@ def gradient_ascent(
     Example:
         >>> import jax.numpy as jnp
         >>> import ascentjax as aj
-        >>> data = aj.one_coordinate_data(5, 1.0, n_retain=100, n_forget=10)
+        >>> data = aj.one_coordinate_data(None, 5, 1.0, n_retain=100, n_forget=10)
         >>> w = aj.run_rule(aj.gradient_ascent(0.1), jnp.zeros(1), data, steps=1).final
         >>> round(float(w[0]), 6)  # 0 - 0.1 * (|F_j|/|F|) e^0 = -0.05
         -0.05
     """
-    _check_common(lam, loss)
-    return _linear_rule(
-        _linear_objective(_ascent_coef, lam, loss), _optimizer(learning_rate, optimizer)
-    )
+    return _coefficient_rule(_ascent_coef, learning_rate, lam, loss, optimizer)
 
 
 def iterative_da(
@@ -453,7 +442,7 @@ def iterative_da(
     Example:
         >>> import jax.numpy as jnp
         >>> import ascentjax as aj
-        >>> data = aj.one_coordinate_data(5, 0.0, n_retain=100, n_forget=10)
+        >>> data = aj.one_coordinate_data(None, 5, 0.0, n_retain=100, n_forget=10)
         >>> w = aj.run_rule(aj.iterative_da(1.0, lam=0.01), jnp.ones(1), data, steps=1).final
         >>> # descent: 1 - (-0.05 e^{-1} + 0.01); ascent: forget block is empty
         >>> round(float(w[0]), 6) == round((1 + 0.05 * 2.718281828**-1 - 0.01) * 0.99, 6)

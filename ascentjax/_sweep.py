@@ -565,7 +565,7 @@ def sweep(
         >>> import jax, jax.numpy as jnp
         >>> import ascentjax as aj
         >>> def final_margin(lr):
-        ...     data = aj.one_coordinate_data(5, 0.5, n_retain=100, n_forget=10)
+        ...     data = aj.one_coordinate_data(None, 5, 0.5, n_retain=100, n_forget=10)
         ...     rule = aj.retrain(lr, lam=0.01)
         ...     return aj.run_rule(rule, jnp.zeros(1), data, steps=1000).final[0]
         >>> w = aj.sweep(final_margin, jnp.array([0.5, 1.0, 2.0]))

@@ -45,7 +45,7 @@ class Trajectory(NamedTuple):
     Example:
         >>> import jax.numpy as jnp
         >>> import ascentjax as aj
-        >>> data = aj.one_coordinate_data(5, 0.5, n_retain=100, n_forget=10)
+        >>> data = aj.one_coordinate_data(None, 5, 0.5, n_retain=100, n_forget=10)
         >>> traj = aj.run_rule(aj.retrain(1.0, lam=0.01), jnp.zeros(1), data,
         ...                    steps=100, stride=10)
         >>> traj.observed.shape, bool(traj.diverged), int(traj.diverged_at)
@@ -123,7 +123,7 @@ def run_rule(
         >>> import jax.numpy as jnp
         >>> import ascentjax as aj
         >>> # alpha far beyond |F|/|R|: L_DA has no stationary point, DA diverges
-        >>> data = aj.one_coordinate_data(5, 1.0, n_retain=100, n_forget=10)
+        >>> data = aj.one_coordinate_data(None, 5, 1.0, n_retain=100, n_forget=10)
         >>> traj = aj.run_rule(aj.simultaneous_da(0.5, lam=0.01), jnp.zeros(1), data,
         ...                    steps=200)
         >>> bool(traj.diverged), bool(jnp.all(jnp.isfinite(traj.observed)))

@@ -45,6 +45,13 @@ def check_real(name: str, x: Any) -> None:
     raise TypeError(f"{name} must be a real number or array, got {type(x).__name__}")
 
 
+def _real_values(name: str, x: Any) -> np.ndarray | None:
+    """``x`` checked to be real, as a float array; ``None`` for a tracer."""
+    check_real(name, x)
+    v = _values(x)
+    return None if v is None else v.astype(float, copy=False)
+
+
 def check_range(
     name: str,
     x: Any,
@@ -58,11 +65,9 @@ def check_range(
 
     Tracers are accepted unchecked (their values are unknown at trace time).
     """
-    check_real(name, x)
-    v = _values(x)
+    v = _real_values(name, x)
     if v is None:
         return
-    v = v.astype(float, copy=False)
     lo = "[" if low_inclusive else "("
     hi = "]" if high_inclusive else ")"
     rng = f"{lo}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi}"
@@ -90,13 +95,28 @@ def check_nonnegative(name: str, x: Any) -> None:
 
 def check_count(name: str, x: Any, *, minimum: int = 1) -> None:
     """A count: integer-valued and ``>= minimum`` (concrete values only)."""
-    check_real(name, x)
-    v = _values(x)
+    v = _real_values(name, x)
     if v is None:
         return
-    v = v.astype(float, copy=False)
     if np.any(np.isnan(v)) or np.any(v < minimum):
         raise ValueError(f"{name} must be a count >= {minimum}, got {v.flat[0]!r}")
+
+
+def static_count(name: str, x: Any, *, minimum: int = 1) -> int:
+    """A count that fixes an array shape: a concrete integer-valued scalar ``>= minimum``.
+
+    Returns it as a Python ``int``; a tracer or an array raises ``TypeError``.
+    """
+    check_real(name, x)
+    if not is_concrete(x) or np.ndim(x) != 0:
+        raise TypeError(
+            f"{name} must be a concrete scalar, a static Python int (it fixes an array "
+            f"shape), got {x!r}"
+        )
+    v = float(x)
+    if not (v.is_integer() and v >= minimum):
+        raise ValueError(f"{name} must be an integer count >= {minimum}, got {x!r}")
+    return int(v)
 
 
 def check_choice(name: str, x: Any, choices: Iterable[str]) -> None:

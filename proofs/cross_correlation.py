@@ -276,7 +276,7 @@ def check(fast: bool = True) -> CheckResult:
 
     # ------------------------------------------------------------ numerics
     flags = _numerics(rec, fast, P, stated_Y, a_y, k_, B_, xR_, yR_)
-    rec.guarded("library.theory2d", SEC, "library", lambda: _library(rec, fast, flags))
+    rec.guarded("library.block", SEC, "library", lambda: _library(rec, fast, flags))
     return rec.result()
 
 
@@ -623,7 +623,7 @@ def _library(rec, fast, flags):
     stat = np.asarray(sol.da.stationary)[:m]
     has = np.isfinite(da[:, 0])
     rec.numeric(
-        "library.solve_block_existence",
+        "library.solve_existence",
         SEC,
         "library",
         float(np.sum(stat != has)),
@@ -633,7 +633,7 @@ def _library(rec, fast, flags):
     )
     both = has & stat & np.asarray(sol.da.reached)[:m]
     rec.close(
-        "library.solve_block_da_margins",
+        "library.solve_da_margins",
         SEC,
         np.asarray(sol.da.margins)[:m][both].ravel(),
         da[both].ravel(),

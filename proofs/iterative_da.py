@@ -149,7 +149,7 @@ def check(fast: bool = True) -> CheckResult:
             if moved > 1e-10:
                 err = max(err, 1.0)
             if err > worst:
-                worst, where = err, fmt_point(eta=et, f=fv0, endpoint=end, stated=wstar)
+                worst, where = err, fmt_point(learning_rate=et, f=fv0, endpoint=end, stated=wstar)
     rec.numeric(
         "simulation.spurious_fixed_points",
         SEC,
@@ -227,10 +227,11 @@ def _library(rec, step, fast):
     want = step(wv, rv, fv, lv, ev)
     got = np.asarray(da_step(one(rv, fv, lv), jnp.asarray(wv), ev, scheme="iterative"))
     pts = [
-        dict(w=a, r=b, f=c, lam=d, eta=e) for a, b, c, d, e in zip(wv, rv, fv, lv, ev, strict=True)
+        dict(w=a, r=b, f=c, lam=d, learning_rate=e)
+        for a, b, c, d, e in zip(wv, rv, fv, lv, ev, strict=True)
     ]
     rec.close(
-        "library.da_step_1d_iterative",
+        "library.da_step_iterative",
         SEC,
         got,
         want,
@@ -243,7 +244,7 @@ def _library(rec, step, fast):
     first = lambdify_real((w, r, f, lam, eta), w + derivation().coeff(eta, 1) * eta)
     got = np.asarray(da_step(one(rv, fv, lv), jnp.asarray(wv), ev, scheme="simultaneous"))
     rec.close(
-        "library.da_step_1d_simultaneous",
+        "library.da_step_simultaneous",
         SEC,
         got,
         first(wv, rv, fv, lv, ev),
@@ -262,7 +263,7 @@ def _library(rec, step, fast):
     f12 = lambdify_real((r, lam2), t1 / r)
     f23 = lambdify_real((r, lam2), t2 / r)
     rec.close(
-        "library.da_branch_boundaries",
+        "library.case_boundaries",
         SEC,
         np.concatenate([np.asarray(lo), np.asarray(hi)]),
         np.concatenate([f12(rv, 2 * lv) * np.ones(n), f23(rv, 2 * lv)]),
@@ -280,7 +281,7 @@ def _library(rec, step, fast):
     )
     want = np.array([STATED_FIXED[e][f_] for e in (1.0, 0.1) for f_ in (0.06, 0.1, 0.15, 0.2)])
     rec.numeric(
-        "library.da_orbit_1d_fixed_points",
+        "library.da_orbit_fixed_points",
         SEC,
         "simulation",
         float(np.max(np.abs(orbit[:, -1] - want))),
@@ -299,18 +300,18 @@ def _engine(rec, step, g, fast):
         aj.run_rule,
     )
     n = 64 if fast else 4096
-    n_block = 5
+    block_size = 5
     Rv = np.round(10 ** g.uniform(1.8, 3, n))
     Fv = np.round(10 ** g.uniform(1, 2.3, n))
-    alv = np.minimum(g.uniform(0, 3, n), Fv / n_block)
+    alv = np.minimum(g.uniform(0, 3, n), Fv / block_size)
     lv, ev, wv = 10 ** g.uniform(-3, -1, n), 10 ** g.uniform(-2, 0, n), g.uniform(-3, 3, n)
 
     def one(a, r_, f_, l_, e_, w0):
-        data = one_coordinate_data(n_block, a, r_, f_, dtype=jnp.float64)
+        data = one_coordinate_data(None, block_size, a, r_, f_, dtype=jnp.float64)
         return run_rule(iterative_da(e_, lam=l_), jnp.atleast_1d(w0), data, steps=1).final[0]
 
     got = np.asarray(jax.jit(jax.vmap(one))(*(jnp.asarray(v) for v in (alv, Rv, Fv, lv, ev, wv))))
-    want = step(wv, n_block / Rv, alv * n_block / Fv, lv, ev)
+    want = step(wv, block_size / Rv, alv * block_size / Fv, lv, ev)
     rec.close(
         "engine.iterative_da_rule_step",
         SEC,

@@ -352,7 +352,10 @@ def check(fast: bool = True) -> CheckResult:
     rec.guarded("engine.endpoints", SEC, "simulation", lambda: _engine(rec, fast))
     # the library's closed forms
     rec.guarded(
-        "library.theory1d", SEC, "library", lambda: _library(rec, G, zv, wD, wR, wDA0, wDAm, pts)
+        "library.one_coordinate",
+        SEC,
+        "library",
+        lambda: _library(rec, G, zv, wD, wR, wDA0, wDAm, pts),
     )
     return rec.result()
 
@@ -461,10 +464,10 @@ def _library(rec, G, zv, wD, wR, wDA0, wDAm, pts):
         "W0 and W-1 at z = -1/e + 10^-k (k = 1..15) vs 40-digit mpmath at the same float z, "
         "error in ulp x condition 1/|1+W| (tol 64)",
     )
-    _theory1d_compare(rec, G, wD, wR, wDA0, wDAm, pts)
+    _one_coordinate_compare(rec, G, wD, wR, wDA0, wDAm, pts)
 
 
-def _theory1d_compare(rec, G, wD, wR, wDA0, wDAm, pts):
+def _one_coordinate_compare(rec, G, wD, wR, wDA0, wDAm, pts):
     """The library's one-coordinate theory against the sympy-derived closed forms."""
     names = (
         "solve",
@@ -621,31 +624,32 @@ def _engine(rec, fast):
     pretrain, retrain, simultaneous_da = aj.pretrain, aj.retrain, aj.simultaneous_da
     g = rng(3)
     n = 48 if fast else 1024
-    n_block = 5
+    block_size = 5
     Rv = np.round(10 ** g.uniform(1.8, 3, n))
     Fv = np.round(10 ** g.uniform(1, 2.3, n))
     lamv = 10 ** g.uniform(-2.5, -0.5, n)
     alv = (Fv / Rv) * 10 ** g.uniform(-1, 0.8, n)
-    alv = np.minimum(alv, Fv / n_block)  # |F_j| = alpha |R_j| <= |F|
-    zD = (1 + alv) * n_block / (lamv * (Rv + Fv))
-    zR = n_block / (lamv * Rv)
-    zDA = (1 - alv * Rv / Fv) * n_block / (lamv * Rv)
+    alv = np.minimum(alv, Fv / block_size)  # |F_j| = alpha |R_j| <= |F|
+    zD = (1 + alv) * block_size / (lamv * (Rv + Fv))
+    zR = block_size / (lamv * Rv)
+    zDA = (1 - alv * Rv / Fv) * block_size / (lamv * Rv)
     wD, wR = mp_lambertw(zD), mp_lambertw(zR)
     steps = 3000
 
     def run(rule_fn, a, r_, f_, l_, w0):
-        data = one_coordinate_data(n_block, a, r_, f_, dtype=jnp.float64)
+        data = one_coordinate_data(None, block_size, a, r_, f_, dtype=jnp.float64)
         c = jnp.maximum(jnp.abs(rule_z(rule_fn, a, r_, f_, l_)) * l_ * jnp.exp(-w0), 0.0)
-        lr = 1.0 / (c + l_)  # 1 / (bound on L'' on the path): monotone, stable GD
-        traj = run_rule(rule_fn(lr, lam=l_), jnp.atleast_1d(w0), data, steps=steps, stride=steps)
+        learning_rate = 1.0 / (c + l_)  # 1 / (bound on L'' on the path): monotone, stable GD
+        rule = rule_fn(learning_rate, lam=l_)
+        traj = run_rule(rule, jnp.atleast_1d(w0), data, steps=steps, stride=steps)
         return traj.final[0], traj.diverged
 
     def rule_z(rule_fn, a, r_, f_, l_):
         if rule_fn is pretrain:
-            return (1 + a) * n_block / (l_ * (r_ + f_))
+            return (1 + a) * block_size / (l_ * (r_ + f_))
         if rule_fn is retrain:
-            return n_block / (l_ * r_)
-        return (1 - a * r_ / f_) * n_block / (l_ * r_)
+            return block_size / (l_ * r_)
+        return (1 - a * r_ / f_) * block_size / (l_ * r_)
 
     args = [jnp.asarray(v) for v in (alv, Rv, Fv, lamv)]
     pts = [

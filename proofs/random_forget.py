@@ -179,14 +179,14 @@ def _library(rec, f_bound, g, fast):
     )
     gaussian_mixture_data, sample_forget_mask = aj.gaussian_mixture_data, aj.sample_forget_mask
     train_oracle, accuracy = aj.train_oracle, aj.accuracy
-    n_d, n_f, n_t, dim = 200, 20, 200, 3
+    n_total, n_forget, n_test, dim = 200, 20, 200, 3
     reps = 128 if fast else 2000
 
     def one(key):
         kd, kt, kf = jax.random.split(key, 3)
-        data = gaussian_mixture_data(kd, n_d, dim, 1.5, dtype=jnp.float64)
-        test = gaussian_mixture_data(kt, n_t, dim, 1.5, dtype=jnp.float64)
-        mask = sample_forget_mask(kf, n_d, n_f)
+        data = gaussian_mixture_data(kd, n_total, dim, 1.5, dtype=jnp.float64)
+        test = gaussian_mixture_data(kt, n_test, dim, 1.5, dtype=jnp.float64)
+        mask = sample_forget_mask(kf, n_total, n_forget)
         w = train_oracle(
             data._replace(forget=mask), 0.01, max_iter=15, loss="logistic"
         )  # Newton: quadratic
@@ -199,7 +199,7 @@ def _library(rec, f_bound, g, fast):
     worst, where = -np.inf, ""
     for tt in (0.1, 0.15, 0.2, 0.25):
         q = float(np.mean(gaps >= tt))
-        bd = min(1.0, float(f_bound(n_f, n_t, tt)))
+        bd = min(1.0, float(f_bound(n_forget, n_test, tt)))
         sd = max(np.sqrt(bd * (1 - bd) / reps), 1.0 / reps)
         z = (q - bd) / sd
         if z > worst:
@@ -211,7 +211,8 @@ def _library(rec, f_bound, g, fast):
         max(worst, 0.0),
         reps,
         4.0,
-        f"ascentjax: Gaussian mixture |D|={n_d}, sample_forget_mask |F|={n_f}, train_oracle "
-        f"(logistic), |T|={n_t}, {reps} keys: freq(|gap| >= t) - bound in std. errors (tol 4)",
+        f"ascentjax: Gaussian mixture |D|={n_total}, sample_forget_mask |F|={n_forget}, "
+        f"train_oracle (logistic), |T|={n_test}, {reps} keys: freq(|gap| >= t) - bound in std. "
+        "errors (tol 4)",
         counterexample=where,
     )

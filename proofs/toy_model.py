@@ -442,7 +442,7 @@ def _library(rec, fast, th_pre, w_star):
         jax.vmap(jax.grad(lambda t, ww: toy.loss(t, ww, lam=LAM)))(jnp.asarray(th), jnp.asarray(w))
     )
     rec.close(
-        "library.toy_loss_and_grad",
+        "library.loss_and_grad",
         SEC,
         np.concatenate([got, gotg.ravel()]),
         np.concatenate([want, wantg.ravel()]),
@@ -458,7 +458,7 @@ def _library(rec, fast, th_pre, w_star):
     r_, m_, k_ = sp.symbols("r m k")
     f_w = sp.lambdify((m_, k_, r_), (m_ - k_) - r_ * k_, "numpy")
     rec.close(
-        "library.toy_weights",
+        "library.weights",
         "App. B",
         np.asarray(tw.gda)[:, -1],
         f_w(4.0, ks, ratios),
@@ -472,7 +472,7 @@ def _library(rec, fast, th_pre, w_star):
     )
     ref = minima(MULT - np.array([0, 0, 0, 4.0]), 5)[0][0]
     rec.close(
-        "library.toy_descend_gda",
+        "library.descend_gda",
         SEC,
         ends.ravel(),
         np.tile(ref, len(starts)),
@@ -494,7 +494,7 @@ def _library(rec, fast, th_pre, w_star):
     )
     trapped = [_bad_basin(e) for e in ends]
     rec.numeric(
-        "library.toy_descend_fold",
+        "library.descend_fold",
         "App. B",
         "simulation",
         float(trapped != [True, False]),

@@ -287,13 +287,13 @@ def _simulate(rho: float, args: argparse.Namespace, disable: bool) -> dict[str, 
 
     def one_seed(key: jax.Array) -> dict[str, jax.Array]:
         data = aj.cross_correlated_data(
+            key,
             rho,
             args.alpha,
             block_size=args.block_size,
             n_retain=args.n_retain,
             n_forget=args.n_forget,
             noise=args.noise,
-            key=key,
             dtype=jnp.float64,
         )
         w0 = jnp.zeros(2, jnp.float64)

@@ -220,12 +220,12 @@ def _simulate(alphas: np.ndarray, args: argparse.Namespace, bound: float) -> dic
 
     def one(alpha: jax.Array, lam: jax.Array, key: jax.Array) -> dict[str, jax.Array]:
         data = aj.one_coordinate_data(
+            key,
             args.n_block,
             alpha,
             float(args.n_retain),
             float(args.n_forget),
             noise=args.noise,
-            key=key,
             dtype=jnp.float64,
         )
         w0 = jnp.zeros(1, jnp.float64)

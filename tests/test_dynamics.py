@@ -374,3 +374,33 @@ def test_float32_and_float64_atlases_agree():
     a = aj.theory.classify_da(one(R, R * fr, LAM), eta, dtype=jnp.float32)
     b = aj.theory.classify_da(one(R, R * fr, LAM), eta, dtype=jnp.float64)
     assert np.mean(np.asarray(a.regime) == np.asarray(b.regime)) >= 0.97
+
+
+def test_array_learning_rates_broadcast_against_w():
+    """A learning rate per state: one step each, against the NumPy maps (1-D and block)."""
+    w, etas, fs = np.array([0.3, -1.2, 2.0]), np.array([0.1, 1.0, 3.0]), np.array([0.02, 0.1, 0.3])
+    got = aj.theory.da_step(one(R, jnp.asarray(fs), LAM), jnp.asarray(w), jnp.asarray(etas))
+    want = [np_iterative(w[k], etas[k], fs[k]) for k in range(3)]
+    np.testing.assert_allclose(got, want, rtol=1e-14)
+    w2 = np.array([[0.7, -0.4], [1.0, 1.0]])
+    got2 = aj.theory.da_step(aj.Block(0.8, 0.05, 0.01), jnp.asarray(w2), jnp.array([0.9, 0.2]))
+    want2 = [np_iterative_2d(w2[0], 0.9, 0.05), np_iterative_2d(w2[1], 0.2, 0.05)]
+    np.testing.assert_allclose(got2, want2, rtol=1e-14)
+
+
+def test_block_counts_may_be_batched_and_traced():
+    """A batch of blocks differing in |R| classifies as the blocks one by one, also under jit."""
+    n_retain = jnp.array([900.0, 300.0])
+    kw = dict(n_transient=200, n_record=192, max_period=32, n_flow=64)
+    batch = aj.theory.classify_da(aj.Block(0.8, 0.05, 0.01, n_retain=n_retain), 1.0, **kw)
+    jitted = jax.jit(
+        lambda nr: aj.theory.classify_da(aj.Block(0.8, 0.05, 0.01, n_retain=nr), 1.0, **kw)
+    )(n_retain)
+    for k in range(2):
+        single = aj.theory.classify_da(
+            aj.Block(0.8, 0.05, 0.01, n_retain=float(n_retain[k])), 1.0, **kw
+        )
+        for out in (batch, jitted):
+            assert int(out.regime[k]) == int(single.regime)
+            np.testing.assert_allclose(out.w_final[k], single.w_final, rtol=1e-12)
+    assert not np.allclose(batch.w_final[0], batch.w_final[1])  # |R| matters

@@ -57,7 +57,7 @@ def test_get_loss() -> None:
 
 # ----------------------------------------------------------------------------- data
 def test_one_coordinate_counts_and_layout() -> None:
-    d = aj.one_coordinate_data(5, 0.3, n_retain=100, n_forget=10)
+    d = aj.one_coordinate_data(None, 5, 0.3, n_retain=100, n_forget=10)
     assert d.x.shape == (12, 1) and d.y.shape == d.forget.shape == d.weight.shape == (12,)
     np.testing.assert_allclose(float(d.n_retain), 100.0, rtol=1e-15)
     np.testing.assert_allclose(float(d.n_forget), 10.0, rtol=1e-15)
@@ -69,7 +69,7 @@ def test_one_coordinate_counts_and_layout() -> None:
 
 
 def test_cross_correlated_layout() -> None:
-    d = aj.cross_correlated_data(0.8, 0.05, block_size=50, n_retain=900, n_forget=100)
+    d = aj.cross_correlated_data(None, 0.8, 0.05, block_size=50, n_retain=900, n_forget=100)
     x = np.asarray(d.x)
     f = np.asarray(d.forget)
     w = np.asarray(d.weight)
@@ -82,9 +82,7 @@ def test_cross_correlated_layout() -> None:
 
 
 def test_noise_goes_to_block_rows_only(key) -> None:
-    d = aj.cross_correlated_data(
-        0.5, 0.1, block_size=20, n_retain=100, n_forget=10, noise=0.1, key=key
-    )
+    d = aj.cross_correlated_data(key, 0.5, 0.1, block_size=20, n_retain=100, n_forget=10, noise=0.1)
     x = np.asarray(d.x)
     assert np.all(x[-2:] == 0)  # filler untouched
     dev = x[:40] - np.where(np.arange(40)[:, None] < 20, [1.0, 0.5], [0.5, 1.0])
@@ -93,25 +91,25 @@ def test_noise_goes_to_block_rows_only(key) -> None:
     assert 0.07 < dev.std() < 0.13
     # reproducible from the key
     d2 = aj.cross_correlated_data(
-        0.5, 0.1, block_size=20, n_retain=100, n_forget=10, noise=0.1, key=key
+        key, 0.5, 0.1, block_size=20, n_retain=100, n_forget=10, noise=0.1
     )
     np.testing.assert_array_equal(d.x, d2.x)
 
 
 def test_generators_vmap_over_alpha_rho_and_keys(key) -> None:
     alphas = jnp.array([0.1, 0.2, 0.5])
-    d = jax.vmap(lambda a: aj.one_coordinate_data(4, a, 50, 10))(alphas)
+    d = jax.vmap(lambda a: aj.one_coordinate_data(None, 4, a, 50, 10))(alphas)
     np.testing.assert_allclose(d.n_forget, [10.0] * 3, rtol=1e-15)
     keys = jax.random.split(key, 3)
     d = jax.vmap(
         lambda r, a, k: aj.cross_correlated_data(
-            r, a, block_size=4, n_retain=50, n_forget=10, noise=0.1, key=k
+            k, r, a, block_size=4, n_retain=50, n_forget=10, noise=0.1
         )
     )(jnp.array([0.1, 0.5, 0.9]), alphas, keys)
     assert d.x.shape == (3, 10, 2)
     x = np.asarray(d.x)
     assert not np.allclose(x[0, :4] - [1, 0.1], x[1, :4] - [1, 0.5])  # per-key noise
-    d = jax.jit(aj.one_coordinate_data, static_argnums=0)(3, 0.5, 20, 5)
+    d = jax.jit(aj.one_coordinate_data, static_argnums=1)(None, 3, 0.5, 20, 5)
     assert d.x.shape == (8, 1)
 
 
@@ -120,14 +118,14 @@ def test_grad_through_generator_weights() -> None:
     # (the filler weight shrinks as alpha grows), so with |R_j| = 5, |F| = 10:
     # d L_DA / d alpha = -0.5 (e^{-w} - 1)
     def f(alpha):
-        data = aj.one_coordinate_data(5, alpha, n_retain=100, n_forget=10)
+        data = aj.one_coordinate_data(None, 5, alpha, n_retain=100, n_forget=10)
         return aj.da_objective(jnp.array([0.7]), data, 0.01)
 
     np.testing.assert_allclose(float(jax.grad(f)(0.3)), -0.5 * (np.exp(-0.7) - 1), rtol=1e-14)
 
     # and with respect to rho: retain margin w1 + rho w2 moves with rho
     def g(rho):
-        data = aj.cross_correlated_data(rho, 0.1, block_size=5, n_retain=50, n_forget=5)
+        data = aj.cross_correlated_data(None, rho, 0.1, block_size=5, n_retain=50, n_forget=5)
         return aj.retain_loss(jnp.array([0.2, 0.4]), data)
 
     # (1/|R|) sum_R e^{-(w1 + rho w2)} over |S_i| = 5 rows: derivative -0.1 * 0.4 e^{-m}
@@ -137,38 +135,38 @@ def test_grad_through_generator_weights() -> None:
 
 
 def test_dtype_follows_request() -> None:
-    d = aj.one_coordinate_data(3, 0.5, 20, 5, dtype=jnp.float32)
+    d = aj.one_coordinate_data(None, 3, 0.5, 20, 5, dtype=jnp.float32)
     assert d.x.dtype == d.weight.dtype == jnp.float32
-    d = aj.one_coordinate_data(3, 0.5, 20, 5)  # x64 on in the tests: JAX default float
+    d = aj.one_coordinate_data(None, 3, 0.5, 20, 5)  # x64 on in the tests: JAX default float
     assert d.x.dtype == jnp.float64
 
 
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        (dict(n_block=0), "n_block"),
+        (dict(block_size=0), "block_size"),
         (dict(alpha=-0.1), "alpha"),
         (dict(n_retain=3), "n_retain"),
-        (dict(n_forget=1.0), "n_forget"),  # alpha * n_block = 2.5 > 1
+        (dict(n_forget=1.0), "n_forget"),  # alpha * block_size = 2.5 > 1
         (dict(noise=-1.0), "noise"),
         (dict(noise=0.1), "key"),
         (dict(alpha=float("nan")), "alpha"),
     ],
 )
 def test_one_coordinate_bad_input(kwargs, match) -> None:
-    args = dict(n_block=5, alpha=0.5, n_retain=100, n_forget=10)
+    args = dict(block_size=5, alpha=0.5, n_retain=100, n_forget=10)
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
-        aj.one_coordinate_data(**args)
+        aj.one_coordinate_data(None, **args)
 
 
 def test_cross_correlated_bad_input() -> None:
     with pytest.raises(ValueError, match="rho"):
-        aj.cross_correlated_data(1.0, 0.1, block_size=5, n_retain=100, n_forget=10)
+        aj.cross_correlated_data(None, 1.0, 0.1, block_size=5, n_retain=100, n_forget=10)
     with pytest.raises(ValueError, match="block_size"):
-        aj.cross_correlated_data(0.5, 0.1, block_size=0, n_retain=100, n_forget=10)
+        aj.cross_correlated_data(None, 0.5, 0.1, block_size=0, n_retain=100, n_forget=10)
     with pytest.raises(TypeError, match="dtype"):
-        aj.one_coordinate_data(2, 0.1, 10, 5, dtype=jnp.int32)
+        aj.one_coordinate_data(None, 2, 0.1, 10, 5, dtype=jnp.int32)
 
 
 # ----------------------------------------------------------------------------- objectives
@@ -185,9 +183,7 @@ def _np_objectives(w, d, lam, loss):
 
 @pytest.mark.parametrize("loss", ["exp", "logistic"])
 def test_objectives_and_gradients_vs_numpy(loss, key) -> None:
-    d = aj.cross_correlated_data(
-        0.6, 0.3, block_size=6, n_retain=40, n_forget=7, noise=0.3, key=key
-    )
+    d = aj.cross_correlated_data(key, 0.6, 0.3, block_size=6, n_retain=40, n_forget=7, noise=0.3)
     w = np.array([0.4, -0.7])
     lam = 0.05
     ref = _np_objectives(w, d, lam, loss)
@@ -207,7 +203,7 @@ def test_objectives_and_gradients_vs_numpy(loss, key) -> None:
 
 def test_one_coordinate_gradient_closed_form() -> None:
     # d/dw L_R = -(|R_j|/|R|) e^{-w} + lam w on the noiseless one-coordinate data
-    d = aj.one_coordinate_data(5, 0.5, n_retain=100, n_forget=10)
+    d = aj.one_coordinate_data(None, 5, 0.5, n_retain=100, n_forget=10)
     for w in (-1.0, 0.0, 2.0):
         g = float(jax.grad(aj.retain_objective)(jnp.array([w]), d, 0.01)[0])
         np.testing.assert_allclose(g, -0.05 * np.exp(-w) + 0.01 * w, rtol=1e-14)
@@ -216,7 +212,7 @@ def test_one_coordinate_gradient_closed_form() -> None:
 
 
 def test_empty_forget_set_gives_zero_not_nan() -> None:
-    d = aj.one_coordinate_data(5, 0.0, n_retain=100, n_forget=0)
+    d = aj.one_coordinate_data(None, 5, 0.0, n_retain=100, n_forget=0)
     assert float(aj.forget_loss(jnp.ones(1), d)) == 0.0
     # no forget term: L_DA = L_R = (5 e^{-1} + 95 e^0)/100 + (0.1/2) 1^2 (95 filler samples)
     want = (5 * np.exp(-1.0) + 95.0) / 100 + 0.05
@@ -224,7 +220,7 @@ def test_empty_forget_set_gives_zero_not_nan() -> None:
 
 
 def test_objectives_vmap_jit() -> None:
-    d = aj.one_coordinate_data(5, 0.5, n_retain=100, n_forget=10)
+    d = aj.one_coordinate_data(None, 5, 0.5, n_retain=100, n_forget=10)
     ws = jnp.linspace(-1, 1, 4)[:, None]
     out = jax.jit(jax.vmap(aj.retain_objective, in_axes=(0, None, None)))(ws, d, 0.01)
     ref = [0.05 * np.exp(-w) + 0.95 + 0.005 * w**2 for w in np.linspace(-1, 1, 4)]

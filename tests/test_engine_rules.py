@@ -22,7 +22,7 @@ def _w0(z: float) -> float:
     [(5, 0.5, 100, 10, 0.01), (20, 0.05, 300, 40, 0.1), (3, 1.0, 30, 3, 0.05)],
 )
 def test_retrain_converges_to_lambert_w(n_block, alpha, n_retain, n_forget, lam) -> None:
-    data = aj.one_coordinate_data(n_block, alpha, n_retain, n_forget)
+    data = aj.one_coordinate_data(None, n_block, alpha, n_retain, n_forget)
     traj = aj.run_rule(aj.retrain(1.0, lam=lam), jnp.zeros(1), data, steps=3000, stride=3000)
     ref = _w0(n_block / (lam * n_retain))
     # GD contracts at rate |1 - eta L''| < 0.9 here; 3000 steps leave ~1e-14 residual
@@ -33,7 +33,7 @@ def test_retrain_converges_to_lambert_w(n_block, alpha, n_retain, n_forget, lam)
 def test_pretrain_and_da_converge_to_lambert_w() -> None:
     n_block, n_retain, n_forget, lam = 5, 100, 10, 0.01
     for alpha in (0.05, 0.1, 0.02):
-        data = aj.one_coordinate_data(n_block, alpha, n_retain, n_forget)
+        data = aj.one_coordinate_data(None, n_block, alpha, n_retain, n_forget)
         wd = aj.run_rule(aj.pretrain(1.0, lam=lam), jnp.zeros(1), data, steps=3000).final
         ref_d = _w0((1 + alpha) * n_block / (lam * (n_retain + n_forget)))
         np.testing.assert_allclose(float(wd[0]), ref_d, rtol=1e-11)
@@ -48,7 +48,7 @@ def test_logistic_retrain_stationary_point() -> None:
     # logistic loss: stationary point solves r * sigmoid(-w) = lam * w; reference by brentq
     from scipy.optimize import brentq
 
-    data = aj.one_coordinate_data(5, 0.5, 100, 10)
+    data = aj.one_coordinate_data(None, 5, 0.5, 100, 10)
     w = aj.run_rule(aj.retrain(1.0, lam=0.01, loss="logistic"), jnp.zeros(1), data, steps=5000)
     ref = brentq(lambda v: 0.05 / (1 + np.exp(v)) - 0.01 * v, 0.0, 10.0, xtol=1e-15)
     np.testing.assert_allclose(float(w.final[0]), ref, rtol=1e-10)
@@ -64,9 +64,7 @@ def _np_grad_mean(w, x, y, v, mask, loss):
 
 @pytest.mark.parametrize("loss", ["exp", "logistic"])
 def test_iterative_da_one_step_matches_numpy(loss, key) -> None:
-    d = aj.cross_correlated_data(
-        0.7, 0.4, block_size=6, n_retain=30, n_forget=5, noise=0.2, key=key
-    )
+    d = aj.cross_correlated_data(key, 0.7, 0.4, block_size=6, n_retain=30, n_forget=5, noise=0.2)
     x, y, f, v = (np.asarray(a) for a in d)
     w = np.array([0.3, -0.2])
     eta, eta_a, lam = 0.7, 0.3, 0.05
@@ -79,9 +77,7 @@ def test_iterative_da_one_step_matches_numpy(loss, key) -> None:
 
 @pytest.mark.parametrize("loss", ["exp", "logistic"])
 def test_other_rules_one_step_match_numpy(loss, key) -> None:
-    d = aj.cross_correlated_data(
-        0.5, 0.6, block_size=4, n_retain=20, n_forget=8, noise=0.2, key=key
-    )
+    d = aj.cross_correlated_data(key, 0.5, 0.6, block_size=4, n_retain=20, n_forget=8, noise=0.2)
     x, y, f, v = (np.asarray(a) for a in d)
     w = np.array([-0.4, 0.9])
     eta, lam = 0.2, 0.1
@@ -104,7 +100,7 @@ def test_iterative_da_spurious_fixed_point_of_theory() -> None:
     # THEORY.md §2.1: r = 0.05, lam = 0.01, start w = 1; f = 0.1 (alpha = 0.2 with
     # |R_j| = 5, |R| = 100, |F| = 10): L_DA (with 2 lam) has no stationary point, yet
     # the iterated map converges to w* ~ -2.48 at eta = 1 and ~ -4.90 at eta = 0.1.
-    data = aj.one_coordinate_data(5, 0.2, 100, 10)
+    data = aj.one_coordinate_data(None, 5, 0.2, 100, 10)
     for eta, ref in ((1.0, -2.48), (0.1, -4.90)):
         traj = aj.run_rule(
             aj.iterative_da(eta, lam=0.01), jnp.ones(1), data, steps=20000, stride=20000
@@ -116,7 +112,7 @@ def test_iterative_da_spurious_fixed_point_of_theory() -> None:
 
 # ----------------------------------------------------------------------------- optax, tracing
 def test_optax_optimizer_reaches_same_fixed_point() -> None:
-    data = aj.one_coordinate_data(5, 0.5, 100, 10)
+    data = aj.one_coordinate_data(None, 5, 0.5, 100, 10)
     rule = aj.retrain(lam=0.01, optimizer=optax.adam(0.05))
     w = aj.run_rule(rule, jnp.zeros(1), data, steps=3000).final
     # Adam's fixed point is the stationary point; it oscillates ~lr-scale first, then settles
@@ -129,7 +125,7 @@ def test_optax_optimizer_reaches_same_fixed_point() -> None:
 
 
 def test_vmap_over_traced_lr_and_lam_and_grad_through_run() -> None:
-    data = aj.one_coordinate_data(5, 0.5, 100, 10)
+    data = aj.one_coordinate_data(None, 5, 0.5, 100, 10)
 
     def final(lr, lam):
         return aj.run_rule(aj.retrain(lr, lam=lam), jnp.zeros(1), data, steps=2000).final[0]
@@ -158,7 +154,7 @@ def test_custom_rule_runs_and_sweeps_like_builtin() -> None:
 
         return aj.UnlearningRule(init, step)
 
-    data = aj.one_coordinate_data(5, 0.05, 100, 10)
+    data = aj.one_coordinate_data(None, 5, 0.05, 100, 10)
 
     def final(lr):
         return aj.run_rule(heavy_ball_da(lr, 0.5, 0.01), jnp.zeros(1), data, steps=2000).final[0]
@@ -190,7 +186,7 @@ def test_cross_correlated_worked_numbers_of_theory() -> None:
     # are oracle (1.687, 1.646), pretrained (1.652, 1.615), DA (1.295, 1.204); from
     # alpha = 0.08 on L_DA has no stationary point (table), so DA must diverge.
     def run(alpha):
-        data = aj.cross_correlated_data(0.8, alpha, block_size=50, n_retain=900, n_forget=100)
+        data = aj.cross_correlated_data(None, 0.8, alpha, block_size=50, n_retain=900, n_forget=100)
         m = jnp.array([[1.0, 0.8], [0.8, 1.0]])
         wd = aj.run_rule(aj.pretrain(1.0, lam=0.01), jnp.zeros(2), data, steps=5000).final
         wr = aj.run_rule(aj.retrain(1.0, lam=0.01), jnp.zeros(2), data, steps=5000).final
@@ -218,9 +214,7 @@ def test_prepared_step_is_gradient_descent_on_public_objectives(loss, empty_forg
     # (rule.prepare); their step must still be exactly one gradient step on the
     # Dataset objectives of ascentjax (differentiated here by jax.grad), also
     # with an empty forget set (normaliser 0 -> mean 0) and a custom loss.
-    d = aj.cross_correlated_data(
-        0.6, 0.5, block_size=5, n_retain=25, n_forget=7, noise=0.3, key=key
-    )
+    d = aj.cross_correlated_data(key, 0.6, 0.5, block_size=5, n_retain=25, n_forget=7, noise=0.3)
     if empty_forget:
         d = aj.Dataset(d.x, d.y, jnp.zeros_like(d.forget), d.weight)
     w = jnp.array([0.2, -0.7])
@@ -259,7 +253,7 @@ def test_run_rule_calls_prepare_once_and_passes_the_batch() -> None:
         return w + total, state
 
     rule = aj.UnlearningRule(init=lambda w: (), step=step, prepare=prepare)
-    data = aj.one_coordinate_data(5, 0.5, n_retain=100, n_forget=10)
+    data = aj.one_coordinate_data(None, 5, 0.5, n_retain=100, n_forget=10)
     traj = aj.run_rule(rule, jnp.zeros(1), data, steps=4, stride=2)
     assert len(calls) == 1
     np.testing.assert_allclose(traj.final, 4 * float(jnp.sum(data.weight)))

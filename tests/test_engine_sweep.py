@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _seed_run(key, alpha):
     """One seed: noisy cross-correlated data, 50 DA steps; returns a pytree."""
     data = aj.cross_correlated_data(
-        0.8, alpha, block_size=5, n_retain=90, n_forget=10, noise=0.1, key=key
+        key, 0.8, alpha, block_size=5, n_retain=90, n_forget=10, noise=0.1
     )
     traj = aj.run_rule(aj.simultaneous_da(0.5, lam=0.01), jnp.zeros(2), data, steps=50, stride=10)
     return {"w": traj.final, "path": traj.observed, "div": traj.diverged}
@@ -54,7 +54,7 @@ def test_chunked_equals_unchunked(chunk_size, key) -> None:
 
 
 def test_shared_arguments_with_in_axes() -> None:
-    data = aj.one_coordinate_data(5, 0.5, 100, 10)
+    data = aj.one_coordinate_data(None, 5, 0.5, 100, 10)
 
     def final(lr, data):
         return aj.run_rule(aj.retrain(lr, lam=0.01), jnp.zeros(1), data, steps=5).final[0]

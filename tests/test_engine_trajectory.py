@@ -25,7 +25,7 @@ def _np_da_orbit(w0, r, f, lam, eta, steps, bound):
 
 
 def test_strided_observations_match_numpy_loop() -> None:
-    data = aj.one_coordinate_data(5, 0.05, 100, 10)  # r = 0.05, f = 0.025
+    data = aj.one_coordinate_data(None, 5, 0.05, 100, 10)  # r = 0.05, f = 0.025
     traj = aj.run_rule(
         aj.simultaneous_da(0.5, lam=0.01), jnp.array([0.2]), data, steps=60, stride=6
     )
@@ -37,7 +37,7 @@ def test_strided_observations_match_numpy_loop() -> None:
 
 
 def test_custom_observe_pytree() -> None:
-    data = aj.one_coordinate_data(5, 0.05, 100, 10)
+    data = aj.one_coordinate_data(None, 5, 0.05, 100, 10)
     traj = aj.run_rule(
         aj.retrain(1.0, lam=0.01),
         jnp.zeros(1),
@@ -53,7 +53,7 @@ def test_custom_observe_pytree() -> None:
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
 def test_divergence_flagged_before_overflow(dtype) -> None:
     # case 3 of the one-coordinate theory: alpha = 1 >> |F|/|R|, no DA stationary point
-    data = aj.one_coordinate_data(5, 1.0, 100, 10, dtype=dtype)
+    data = aj.one_coordinate_data(None, 5, 1.0, 100, 10, dtype=dtype)
     traj = aj.run_rule(
         aj.simultaneous_da(0.5, lam=0.01), jnp.zeros(1, dtype), data, steps=200, stride=1
     )
@@ -75,7 +75,7 @@ def test_nan_step_is_rejected() -> None:
 
         return aj.UnlearningRule(lambda w: jnp.array(0), step)
 
-    data = aj.one_coordinate_data(2, 0.5, 10, 5)
+    data = aj.one_coordinate_data(None, 2, 0.5, 10, 5)
     traj = aj.run_rule(nan_rule(), jnp.zeros(2), data, steps=8)
     assert bool(traj.diverged) and int(traj.diverged_at) == 3
     np.testing.assert_array_equal(traj.final, [3.0, 3.0])
@@ -85,7 +85,7 @@ def test_nan_step_is_rejected() -> None:
 
 def test_vmap_mixes_diverging_and_converging_rows() -> None:
     def run(alpha):
-        data = aj.one_coordinate_data(5, alpha, 100, 10)
+        data = aj.one_coordinate_data(None, 5, alpha, 100, 10)
         return aj.run_rule(
             aj.simultaneous_da(0.5, lam=0.01), jnp.zeros(1), data, steps=300, stride=300
         )
@@ -103,7 +103,7 @@ def test_vmap_mixes_diverging_and_converging_rows() -> None:
 
 
 def test_run_rule_bad_input() -> None:
-    data = aj.one_coordinate_data(2, 0.5, 10, 5)
+    data = aj.one_coordinate_data(None, 2, 0.5, 10, 5)
     rule = aj.retrain(0.1)
     with pytest.raises(ValueError, match="steps"):
         aj.run_rule(rule, jnp.zeros(1), data, steps=0)

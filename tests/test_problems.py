@@ -20,23 +20,23 @@ def _assert_same_data(a: aj.Dataset, b: aj.Dataset) -> None:
 
 def test_one_coordinate_data_equals_generator() -> None:
     p = aj.OneCoordinate(alpha=0.5, lam=0.01, block_size=5, n_retain=100, n_forget=10)
-    _assert_same_data(p.data(), aj.one_coordinate_data(5, 0.5, 100, 10))
+    _assert_same_data(p.data(), aj.one_coordinate_data(None, 5, 0.5, 100, 10))
     key = jax.random.key(3)
     _assert_same_data(
         p.data(key, noise=0.1, dtype=jnp.float32),
-        aj.one_coordinate_data(5, 0.5, 100, 10, noise=0.1, key=key, dtype=jnp.float32),
+        aj.one_coordinate_data(key, 5, 0.5, 100, 10, noise=0.1, dtype=jnp.float32),
     )
 
 
 def test_block_data_equals_generator() -> None:
     b = aj.Block(rho=0.8, alpha=0.05, lam=0.01)
-    ref = aj.cross_correlated_data(0.8, 0.05, block_size=50, n_retain=900, n_forget=100)
+    ref = aj.cross_correlated_data(None, 0.8, 0.05, block_size=50, n_retain=900, n_forget=100)
     _assert_same_data(b.data(), ref)
     key = jax.random.key(1)
     _assert_same_data(
         b.data(key, noise=0.2),
         aj.cross_correlated_data(
-            0.8, 0.05, block_size=50, n_retain=900, n_forget=100, noise=0.2, key=key
+            key, 0.8, 0.05, block_size=50, n_retain=900, n_forget=100, noise=0.2
         ),
     )
 
@@ -75,7 +75,7 @@ def test_vmap_and_jit_over_a_batch_of_problems() -> None:
     assert xs.shape == (3, 102, 2)
     for i in range(3):
         ref = aj.cross_correlated_data(
-            float(rhos[i]), float(alphas[i]), block_size=50, n_retain=900, n_forget=100
+            None, float(rhos[i]), float(alphas[i]), block_size=50, n_retain=900, n_forget=100
         )
         np.testing.assert_array_equal(xs[i], ref.x)
 

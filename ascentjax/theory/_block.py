@@ -70,8 +70,6 @@ __all__ = [
     "window_edges",
 ]
 
-_LOSSES = ("exp", "logistic")
-
 
 # ----------------------------------------------------------------------------- results
 class BlockPoint(NamedTuple):
@@ -190,19 +188,27 @@ def _unpack(block: Block) -> tuple:
     )
 
 
+def _constants(block: Block, alpha=None) -> tuple:
+    """``(rho, alpha, b_D, b_R, c_F, loss)`` of a block in one float dtype (``alpha``
+    overrides ``block.alpha``)."""
+    rho, a, lam, block_size, n_retain, n_forget, loss = _unpack(block)
+    a = a if alpha is None else alpha
+    return (*_coefficients(rho, a, lam, block_size, n_retain, n_forget), loss)
+
+
 def _dtype(*xs):
     return jnp.result_type(*xs, float)
 
 
-def _s(m, loss):
-    """:math:`s(m) = -\\ell'(m)`."""
-    return jnp.exp(-m) if loss == "exp" else jax.nn.sigmoid(-m)
+def _s(m, loss, exp=jnp.exp):
+    """:math:`s(m) = -\\ell'(m)` (``exp``: the exponential the exponential loss uses)."""
+    return exp(-m) if loss == "exp" else jax.nn.sigmoid(-m)
 
 
-def _ds(m, loss):
+def _ds(m, loss, exp=jnp.exp):
     """:math:`s'(m)` (negative)."""
     if loss == "exp":
-        return -jnp.exp(-m)
+        return -exp(-m)
     sg = jax.nn.sigmoid(m)
     return -sg * (1 - sg)
 
@@ -256,8 +262,15 @@ def _coefficients(rho, alpha, lam, block_size, n_retain, n_forget):
 
 
 def _vectors(rho):
+    """The directions :math:`a = (1, \\rho)`, :math:`c = (\\rho, 1)` (last axis; ``rho`` may be
+    batched)."""
     one = jnp.ones_like(rho)
-    return jnp.stack([one, rho]), jnp.stack([rho, one])
+    return jnp.stack([one, rho], axis=-1), jnp.stack([rho, one], axis=-1)
+
+
+def _margins(w, rho):
+    """The retain and forget margins :math:`x = a\\cdot w`, :math:`y = c\\cdot w`."""
+    return w[..., 0] + rho * w[..., 1], rho * w[..., 0] + w[..., 1]
 
 
 def _weights(rho, br, bf, x, y, loss):
@@ -265,29 +278,42 @@ def _weights(rho, br, bf, x, y, loss):
     return br * _s(x, loss) * a + bf * _s(y, loss) * c
 
 
-def _grad_hess(w, rho, br, bf, loss):
-    """Gradient and Hessian of the objective divided by :math:`\\lambda` (block only)."""
+def _grad_hess(w, rho, br, bf, loss, *, ridge=1.0, exp=jnp.exp):
+    """Gradient, Hessian and the two :math:`s` values of the block objective.
+
+    The objective is :math:`\\tfrac{\\text{ridge}}{2}\\|w\\|^2 + b_r\\ell(x) + b_f\\ell(y)` with
+    :math:`x = a\\cdot w`, :math:`y = c\\cdot w` (the theory's objectives divided by
+    :math:`\\lambda` with ``ridge = 1``; the DA maps' :math:`L_{DA}` with ``ridge = 2\\lambda``).
+    ``w`` has shape ``(..., 2)`` (the parameters broadcast against its leading axes); a
+    coefficient ``None`` drops its term. The Hessian is dead code under ``jit`` when unused.
+    Returns ``(g, H, s(x), s(y))``.
+    """
     a, c = _vectors(rho)
-    x, y = a @ w, c @ w
-    g = w - br * _s(x, loss) * a - bf * _s(y, loss) * c
-    H = (
-        jnp.eye(2, dtype=w.dtype)
-        - br * _ds(x, loss) * jnp.outer(a, a)
-        - bf * _ds(y, loss) * jnp.outer(c, c)
-    )
-    return g, H
+    x, y = _margins(w, rho)
+    g = ridge * w
+    H = ridge * jnp.eye(2, dtype=w.dtype)
+    sx = sy = None
+    if br is not None:
+        sx = _s(x, loss, exp)
+        g = g - (br * sx)[..., None] * a
+        H = H - (br * _ds(x, loss, exp))[..., None, None] * (a[..., :, None] * a[..., None, :])
+    if bf is not None:
+        sy = _s(y, loss, exp)
+        g = g - (bf * sy)[..., None] * c
+        H = H - (bf * _ds(y, loss, exp))[..., None, None] * (c[..., :, None] * c[..., None, :])
+    return g, H, sx, sy
 
 
 def _damped_newton(w, rho, br, bf, loss, iters=60):
     ts = 0.5 ** jnp.arange(14, dtype=w.dtype)
 
     def gnorm(v):
-        g, _ = _grad_hess(v, rho, br, bf, loss)
+        g = _grad_hess(v, rho, br, bf, loss)[0]
         n = jnp.sqrt(g @ g)
         return jnp.where(jnp.isfinite(n), n, jnp.inf)
 
     def body(_, w):
-        g, H = _grad_hess(w, rho, br, bf, loss)
+        g, H, _, _ = _grad_hess(w, rho, br, bf, loss)
         det = H[0, 0] * H[1, 1] - H[0, 1] * H[1, 0]
         d = -jnp.stack([H[1, 1] * g[0] - H[0, 1] * g[1], H[0, 0] * g[1] - H[1, 0] * g[0]]) / det
         cand = w + ts[:, None] * d
@@ -316,8 +342,7 @@ def block_coefficients(
         >>> [round(float(v), 4) for v in coefficients]
         [5.0, 5.5556, 2.5]
     """
-    rho, alpha, lam, block_size, n_retain, n_forget, loss = _unpack(block)
-    return _coefficients(rho, alpha, lam, block_size, n_retain, n_forget)[2:]
+    return _constants(block)[2:5]
 
 
 def oracle_point(
@@ -344,8 +369,7 @@ def oracle_point(
         >>> [round(float(m), 3) for m in pt.margins]
         [1.687, 1.646]
     """
-    rho, alpha, lam, block_size, n_retain, n_forget, loss = _unpack(block)
-    rho, _, _, bR, _ = _coefficients(rho, alpha, lam, block_size, n_retain, n_forget)
+    rho, _, _, bR, _, loss = _constants(block)
     A = (1 + rho**2) * bR
     x = _solve_shifted(A, jnp.zeros_like(A), loss)
     y = 2 * rho * x / (1 + rho**2)
@@ -367,8 +391,7 @@ def _pretrained(rho, alpha, bD, loss, iters):
     w = _weights(rho, bD, alpha * bD, x, y, loss)
     # Polish with Newton on the strictly convex L_D (quadratic convergence).
     w = _damped_newton(w, rho, bD, alpha * bD, loss, iters=4)
-    a, c = _vectors(rho)
-    return BlockPoint(w, jnp.stack([a @ w, c @ w]))
+    return BlockPoint(w, jnp.stack(_margins(w, rho)))
 
 
 def pretrained_point(
@@ -447,8 +470,7 @@ def da_reduced_residual(
         >>> round(float(aj.theory.da_reduced_residual(aj.Block(0.8, 0.05, 0.01), 10.0)), 2)
         8.35
     """
-    rho, alpha, lam, block_size, n_retain, n_forget, loss = _unpack(block)
-    rho, _, _, bR, cF = _coefficients(rho, alpha, lam, block_size, n_retain, n_forget)
+    rho, _, _, bR, cF, loss = _constants(block)
     return _da_residual(jnp.asarray(y, rho.dtype), rho, bR, cF, loss)
 
 
@@ -510,18 +532,17 @@ def _da_reduced_root(rho, bR, cF, loss, grid_size):
 
 def _da(rho, alpha, bD, bR, cF, loss, w_start, gd_steps, grid_size):
     stationary, xr, yr = _da_reduced_root(rho, bR, cF, loss, grid_size)
-    a, c = _vectors(rho)
 
     # Gradient descent on L_DA from the pretrained model, step 1/(curvature of the retain
     # term along a), then damped Newton on grad L_DA = 0 from where it went.
     def gd(_, w):
-        g, _h = _grad_hess(w, rho, bR, -cF, loss)
-        eta = 1.0 / (1.0 - bR * _ds(a @ w, loss) * (1 + rho) ** 2)
+        g = _grad_hess(w, rho, bR, -cF, loss)[0]
+        eta = 1.0 / (1.0 - bR * _ds(_margins(w, rho)[0], loss) * (1 + rho) ** 2)
         return w - eta * g
 
     w = lax.fori_loop(0, gd_steps, gd, w_start)
     w = _damped_newton(w, rho, bR, -cF, loss, iters=60)
-    g, H = _grad_hess(w, rho, bR, -cF, loss)
+    g, H, _, _ = _grad_hess(w, rho, bR, -cF, loss)
     det = H[0, 0] * H[1, 1] - H[0, 1] * H[1, 0]
     scale = 1.0 + jnp.sqrt(w @ w) + bR + cF
     tol = 1e3 * jnp.finfo(w.dtype).eps * scale
@@ -530,7 +551,7 @@ def _da(rho, alpha, bD, bR, cF, loss, w_start, gd_steps, grid_size):
     )
     nan2 = jnp.full_like(w, jnp.nan)
     w = jnp.where(reached, w, nan2)
-    margins = jnp.stack([a @ w, c @ w])
+    margins = jnp.stack(_margins(w, rho))
     return DASolution(w, margins, stationary, reached, jnp.stack([xr, yr]))
 
 
@@ -639,8 +660,7 @@ def lemma7_bounds(
         >>> bool(b.x_lo <= 1.652 <= b.x_hi), bool(b.y_lo <= 1.615 <= b.y_hi)
         (True, True)
     """
-    rho, alpha, lam, block_size, n_retain, n_forget, loss = _unpack(block)
-    rho, alpha, bD, _, _ = _coefficients(rho, alpha, lam, block_size, n_retain, n_forget)
+    rho, alpha, bD, _, _, loss = _constants(block)
     x_lo = _w0(bD * (1 + rho**2 + 2 * alpha * rho))
     y_lo = _w0(bD * alpha * (1 + rho**2))
     y_hi = _w0(bD * (2 * rho + alpha * (1 + rho**2)))
@@ -674,8 +694,7 @@ def lemma8_bounds(
         >>> bool(b.x_hi >= 1.295), bool(b.y_hi >= 1.204)
         (True, True)
     """
-    rho, alpha, lam, block_size, n_retain, n_forget, loss = _unpack(block)
-    rho, alpha, _, bR, cF = _coefficients(rho, alpha, lam, block_size, n_retain, n_forget)
+    rho, alpha, _, bR, cF, loss = _constants(block)
     zx = bR * (1 + rho**2) - 2 * rho * cF
     zy = 2 * rho * bR - (1 + rho**2) * cF
     em1 = -1.0 / float(np.e)
@@ -713,10 +732,12 @@ def lemma8_nonexistence_alpha(
         >>> round(float(aj.theory.lemma8_nonexistence_alpha(aj.Block(0.8, 0.0, 0.01))), 4)
         0.1129
     """
-    rho, alpha, lam, block_size, n_retain, n_forget, loss = _unpack(block)
-    rho, _, _, bR, _ = _coefficients(rho, 0.0, lam, block_size, n_retain, n_forget)
+    rho, _, _, bR, _, loss = _constants(block, alpha=0.0)
     dt = rho.dtype
-    unit = jnp.asarray(lam, dt) * jnp.asarray(n_forget, dt) / jnp.asarray(block_size, dt)
+    lam, n_forget, block_size = (
+        jnp.asarray(v, dt) for v in (block.lam, block.n_forget, block.block_size)
+    )
+    unit = lam * n_forget / block_size
     ay = (2 * rho * bR + 1 / float(np.e)) / (1 + rho**2)
     ax = jnp.where(
         rho > 0, ((1 + rho**2) * bR + 1 / float(np.e)) / (2 * jnp.maximum(rho, 1e-300)), jnp.inf
@@ -825,8 +846,7 @@ def lemma10_sufficient_threshold(
         >>> bool(t <= min(aj.theory.lemma10_thresholds(aj.Block(0.8, 0.0, 0.01))))
         True
     """
-    rho, alpha, lam, block_size, n_retain, n_forget, loss = _unpack(block)
-    rho, _, bD, bR, _ = _coefficients(rho, 0.0, lam, block_size, n_retain, n_forget)
+    rho, _, bD, bR, _, loss = _constants(block, alpha=0.0)
     xR = _w0((1 + rho**2) * bR)
     yR = 2 * rho * xR / (1 + rho**2)
     ay = (yR * jnp.exp(yR) / bD - 2 * rho) / (1 + rho**2)

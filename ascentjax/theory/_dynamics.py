@@ -72,11 +72,10 @@ from .._problems import Block, OneCoordinate
 from .._validation import (
     check_choice,
     check_count,
-    check_nonnegative,
     check_positive,
     check_range,
-    is_concrete,
 )
+from ._block import _grad_hess
 
 __all__ = [
     "REGIMES",
@@ -148,21 +147,9 @@ def _float_dtype(*xs: Any) -> Any:
     return dt if jnp.issubdtype(dt, jnp.floating) else jnp.result_type(float)
 
 
-# ----------------------------------------------------------------------------- 1-D model
-def _grad_1d(w, r, f, lam_da):
-    """Gradient of per-coordinate L_DA, and the scale s (sum of term magnitudes)."""
-    e = _exp(-w)
-    g = (f - r) * e + lam_da * w
-    return g, (r + f) * e + lam_da * jnp.abs(w)
-
-
-def _flow_field_1d(w, r, f, lam_da):
-    e = _exp(-w)
-    g = (f - r) * e + lam_da * w
-    curv = (r + f) * e + lam_da
-    return -g / (jnp.abs(g) + curv)
-
-
+# ----------------------------------------------------------------------------- the two maps
+# Internally a state always has a trailing axis: (..., 1) for one coordinate, (..., 2) for
+# the block, so that the step, the flow field and the residual are written once.
 def _rk4(field, w):
     k1 = field(w)
     k2 = field(w + 0.5 * k1)
@@ -171,152 +158,116 @@ def _rk4(field, w):
     return w + (k1 + 2 * k2 + 2 * k3 + k4) / 6
 
 
-def _step_1d(w, eta, r, f, lam, scheme):
-    if scheme == "iterative":
-        w1 = w - eta * (-r * _exp(-w) + lam * w)
-        return w1 - eta * f * _exp(-w1) - eta * lam * w1
-    if scheme == "simultaneous":
-        return w - eta * ((f - r) * _exp(-w) + 2 * lam * w)
-    return _rk4(lambda u: _flow_field_1d(u, r, f, 2 * lam), w)
+class _Coordinate(NamedTuple):
+    """One coordinate: :math:`r = |R_j|/|R|`, :math:`f = \\alpha|R_j|/|F|`, the half-step ridge."""
 
-
-def _da_step_1d(
-    w: jax.Array, eta: Any, r: Any, f: Any, lam: Any, *, scheme: str = "iterative"
-) -> jax.Array:
-    r"""One step of a per-coordinate DA map (paper App. D.3 and beyond).
-
-    .. math::
-
-        \text{iterative:}\quad w' = w - \eta(-r e^{-w} + \lambda w),\;
-        w \mapsto w' - \eta f e^{-w'} - \eta\lambda w'; \qquad
-        \text{simultaneous:}\quad w \mapsto w - \eta\big((f - r)e^{-w} + 2\lambda w\big).
-
-    ``scheme="flow"`` takes one unit RK4 step of the time-rescaled gradient flow of
-    :math:`L_{DA}` (ridge :math:`2\lambda`); ``eta`` is ignored.
-
-    Args:
-        w: current weight (any shape; parameters broadcast against it).
-        eta: step size :math:`\eta > 0`.
-        r: retain fraction :math:`|R_j|/|R| > 0`.
-        f: forget fraction :math:`|F_j|/|F| \ge 0`.
-        lam: ridge :math:`\lambda \ge 0` of each iterative half-step.
-        scheme: one of :data:`SCHEMES`.
-
-    Returns:
-        The next iterate (exponents clamped so it is always finite for finite input).
-
-    """
-    check_choice("scheme", scheme, SCHEMES)
-    check_positive("learning_rate", eta)
-    check_positive("r", r)
-    check_nonnegative("f", f)
-    check_nonnegative("lam", lam)
-    dt = _float_dtype(w, eta, r, f, lam)
-    return _step_1d(jnp.asarray(w, dt), eta, r, f, lam, scheme)
-
-
-# ----------------------------------------------------------------------------- 2-D model
-class _Block(NamedTuple):
-    a: Any  # |S_i| / |R|
-    c: Any  # alpha |S_i| / |F|
-    eps: Any
+    r: Any
+    f: Any
     lam: Any
 
+    spread = 1.0  # |direction|_1 of the loss terms
 
-def _block(alpha, rho, n_si, n_r, n_f, lam):
-    return _Block(n_si / n_r, alpha * n_si / n_f, rho, lam)
+    def terms(self, w, *, retain=True, forget=True, ridge):
+        """Gradient of ``ridge/2 w^2 + r l(w) - f l(w)`` (the terms kept), and the sum of the
+        loss terms' magnitudes (no state axis)."""
+        e = _exp(-w)
+        g = ridge * w + ((-self.r if retain else 0) + (self.f if forget else 0)) * e
+        return g, ((self.r + self.f) * e)[..., 0]
+
+    def basin(self, scheme, n_flow):
+        del scheme, n_flow  # closed form for every scheme
+        return lambda w: _in_basin_1d(w[0], self.r, self.f, 2 * self.lam)
 
 
-def _grad_2d(w, p: _Block):
-    x = w[..., 0] + p.eps * w[..., 1]
-    y = p.eps * w[..., 0] + w[..., 1]
-    ex, ey = _exp(-x), _exp(-y)
-    gi = -p.a * ex + p.c * ey * p.eps + 2 * p.lam * w[..., 0]
-    gj = -p.a * ex * p.eps + p.c * ey + 2 * p.lam * w[..., 1]
-    g = jnp.stack([gi, gj], axis=-1)
-    scale = (p.a * ex + p.c * ey) * (1 + p.eps) + 2 * p.lam * jnp.max(jnp.abs(w), axis=-1)
-    curv = (p.a * ex + p.c * ey) * (1 + p.eps) ** 2 + 2 * p.lam
+class _Block(NamedTuple):
+    """The block: :math:`a = |S_i|/|R|`, :math:`c = \\alpha|S_i|/|F|`, :math:`\\varepsilon`,
+    the half-step ridge."""
+
+    r: Any
+    f: Any
+    lam: Any
+    eps: Any
+
+    @property
+    def spread(self):
+        return 1 + self.eps
+
+    def terms(self, w, *, retain=True, forget=True, ridge):
+        g, _, sx, sy = _grad_hess(
+            w,
+            self.eps,
+            self.r if retain else None,
+            -self.f if forget else None,
+            "exp",
+            ridge=ridge,
+            exp=_exp,
+        )
+        return g, (self.r * sx + self.f * sy if retain and forget else None)
+
+    def basin(self, scheme, n_flow):
+        # A fixed point of a gradient step or of the flow is a stationary point: "da".
+        if scheme != "iterative":
+            return None
+
+        def in_basin(w):
+            def body(_, u):
+                un = _rk4(lambda z: _flow_field(z, self), u)
+                ok = jnp.all(jnp.abs(un) <= _FLOW_ESCAPE)
+                return jnp.where(ok, un, jnp.full_like(u, jnp.inf))
+
+            return jnp.all(jnp.isfinite(lax.fori_loop(0, n_flow, body, w)))
+
+        return in_basin
+
+
+def _model(problem: OneCoordinate | Block, dt: Any) -> _Coordinate | _Block:
+    """The map's parameters of a problem, in dtype ``dt``."""
+    p = problem
+    r = jnp.asarray(p.block_size / p.n_retain, dt)
+    f = jnp.asarray(p.alpha * p.block_size / p.n_forget, dt)
+    lam = jnp.asarray(p.lam, dt)
+    if isinstance(p, OneCoordinate):
+        return _Coordinate(r, f, lam)
+    return _Block(r, f, lam, jnp.asarray(p.rho, dt))
+
+
+def _grad_scales(w, m):
+    """Gradient of L_DA (ridge 2 lam), the scale s (sum of the terms' magnitudes) and a
+    curvature bound."""
+    g, t = m.terms(w, ridge=2 * m.lam)
+    scale = t * m.spread + 2 * m.lam * jnp.max(jnp.abs(w), axis=-1)
+    curv = t * m.spread**2 + 2 * m.lam
     return g, scale, curv
 
 
-def _flow_field_2d(w, p):
-    g, _, curv = _grad_2d(w, p)
+def _flow_field(w, m):
+    g, _, curv = _grad_scales(w, m)
     return -g / (jnp.max(jnp.abs(g), axis=-1, keepdims=True) + curv[..., None])
 
 
-def _step_2d(w, eta, p: _Block, scheme):
-    u = jnp.stack([jnp.ones_like(p.eps), p.eps], axis=-1)  # retain direction (1, eps)
-    v = jnp.stack([p.eps, jnp.ones_like(p.eps)], axis=-1)  # forget direction (eps, 1)
+def _residual(w, m):
+    g, scale, _ = _grad_scales(w, m)
+    return jnp.max(jnp.abs(g), axis=-1) / scale
+
+
+def _step(w, eta, m, scheme):
     if scheme == "iterative":
-        x = w[..., 0] + p.eps * w[..., 1]
-        w1 = w - eta * (-p.a * _exp(-x)[..., None] * u + p.lam * w)
-        y1 = p.eps * w1[..., 0] + w1[..., 1]
-        return w1 - eta * (p.c * _exp(-y1)[..., None] * v + p.lam * w1)
+        w1 = w - eta * m.terms(w, forget=False, ridge=m.lam)[0]
+        return w1 - eta * m.terms(w1, retain=False, ridge=m.lam)[0]
     if scheme == "simultaneous":
-        g, _, _ = _grad_2d(w, p)
-        return w - eta * g
-    return _rk4(lambda z: _flow_field_2d(z, p), w)
-
-
-def _da_step_2d(
-    w: jax.Array,
-    eta: Any,
-    alpha: Any,
-    *,
-    rho: Any = 0.8,
-    n_si: Any = 50.0,
-    n_r: Any = 900.0,
-    n_f: Any = 100.0,
-    lam: Any = 0.01,
-    scheme: str = "iterative",
-) -> jax.Array:
-    r"""One step of a DA map on the cross-correlated block (paper Sec. 5.1.2).
-
-    Retain samples at :math:`(1, \varepsilon)` (:math:`|S_i|` of them, weight
-    :math:`a = |S_i|/|R|`), forget samples at :math:`(\varepsilon, 1)` (weight
-    :math:`c = \alpha|S_i|/|F|`), margins :math:`x = w_i + \varepsilon w_j`,
-    :math:`y = \varepsilon w_i + w_j`. Iterative DA:
-
-    .. math::
-
-        w' = w - \eta\big(-a e^{-x(w)} (1, \varepsilon) + \lambda w\big), \quad
-        w \mapsto w' - \eta\big(c\, e^{-y(w')} (\varepsilon, 1) + \lambda w'\big);
-
-    ``"simultaneous"`` is a gradient step on
-    :math:`L_{DA} = a e^{-x} - c e^{-y} + \lambda\|w\|^2` (ridge :math:`\lambda_{DA} = 2\lambda`),
-    ``"flow"`` a unit RK4 step of its time-rescaled gradient flow.
-
-    Args:
-        w: weights, shape ``(..., 2)``.
-        eta: step size :math:`\eta > 0`.
-        alpha: forget ratio :math:`\alpha = |S_j|/|S_i| \ge 0`.
-        rho: correlation :math:`\varepsilon \in [0, 1)`.
-        n_si: :math:`|S_i|`.
-        n_r: :math:`|R|`.
-        n_f: :math:`|F|`.
-        lam: ridge of each iterative half-step.
-        scheme: one of :data:`SCHEMES`.
-
-    Returns:
-        The next iterate, shape of ``w``.
-
-    """
-    check_choice("scheme", scheme, SCHEMES)
-    check_positive("learning_rate", eta)
-    check_nonnegative("alpha", alpha)
-    check_range("rho", rho, low=0.0, high=1.0, high_inclusive=False)
-    for name, val in (("n_si", n_si), ("n_r", n_r), ("n_f", n_f)):
-        check_positive(name, val)
-    check_nonnegative("lam", lam)
-    dt = _float_dtype(w, eta, alpha, rho, lam)
-    w = jnp.asarray(w, dt)
-    if w.shape[-1:] != (2,):
-        raise ValueError(f"w must have shape (..., 2), got {w.shape}")
-    p = _block(jnp.asarray(alpha, dt), jnp.asarray(rho, dt), n_si, n_r, n_f, jnp.asarray(lam, dt))
-    return _step_2d(w, eta, p, scheme)
+        return w - eta * m.terms(w, ridge=2 * m.lam)[0]
+    return _rk4(lambda z: _flow_field(z, m), w)
 
 
 # ----------------------------------------------------------------------------- classifier
+def _check_orbit(n_transient, n_record, max_period, lyap_tol):
+    """The checks shared by :func:`classify_orbit` and :func:`classify_da`."""
+    check_count("n_transient", n_transient, minimum=0)
+    check_count("max_period", max_period, minimum=1)
+    check_count("n_record", n_record, minimum=2 * _N_COMPARE + 2 * max_period)
+    check_positive("lyap_tol", lyap_tol)
+
+
 def classify_orbit(
     step: Callable[[Float[Array, " d"]], Float[Array, " d"]],
     w0: Float[ArrayLike, " d"],
@@ -368,10 +319,7 @@ def classify_orbit(
         >>> aj.theory.REGIMES[int(out.regime)], int(out.period)
         ('periodic', 2)
     """
-    check_count("n_transient", n_transient, minimum=0)
-    check_count("max_period", max_period, minimum=1)
-    check_count("n_record", n_record, minimum=2 * _N_COMPARE + 2 * max_period)
-    check_positive("lyap_tol", lyap_tol)
+    _check_orbit(n_transient, n_record, max_period, lyap_tol)
     w0 = jnp.asarray(w0)
     w0 = w0.astype(_float_dtype(w0))
     dt = w0.dtype
@@ -451,118 +399,13 @@ def _in_basin_1d(w, r, f, lam_da):
     return case1 | (case2 & right_of_max)
 
 
-def _check_common(n_transient, n_record, max_period, chunk_size):
-    check_count("n_transient", n_transient, minimum=0)
-    check_count("max_period", max_period, minimum=1)
-    check_count("n_record", n_record, minimum=2 * _N_COMPARE + 2 * max_period)
-    check_count("chunk_size", chunk_size, minimum=1)
-
-
-@functools.partial(
-    jax.jit,
-    static_argnames=(
-        "scheme",
-        "n_transient",
-        "n_record",
-        "max_period",
-        "tol",
-        "lyap_tol",
-        "chunk_size",
-    ),
-)
-def _classify_1d(
-    eta, r, f, lam, w0, scheme, n_transient, n_record, max_period, tol, lyap_tol, chunk_size
-):
-    shape = jnp.broadcast_shapes(*(jnp.shape(x) for x in (eta, r, f, lam, w0)))
-    flat = [jnp.broadcast_to(x, shape).reshape(-1) for x in (eta, r, f, lam, w0)]
-
-    def one(args):
-        e, rr, ff, ll, ww = args
-
-        def step(w):
-            return _step_1d(w, e, rr, ff, ll, scheme)
-
-        def basin(w):
-            return _in_basin_1d(w[0], rr, ff, 2 * ll)
-
-        def resid(w):
-            g, s = _grad_1d(w[0], rr, ff, 2 * ll)
-            return jnp.abs(g) / s
-
-        return classify_orbit(
-            step,
-            ww[None],
-            n_transient=n_transient,
-            n_record=n_record,
-            max_period=max_period,
-            tol=tol,
-            lyap_tol=lyap_tol,
-            fixed_point_is_da=basin,
-            residual=resid,
-        )
-
-    n = flat[0].shape[0]
-    out = lax.map(one, tuple(flat), batch_size=min(chunk_size, max(n, 1)))
-    return jax.tree.map(lambda a: a.reshape(shape), out)  # 1-D states: drop the size-1 axis
-
-
-def _classify_da_1d(
-    eta: Any,
-    r: Any,
-    f: Any,
-    lam: Any,
-    *,
-    scheme: str = "iterative",
-    w0: Any = 1.0,
-    n_transient: int = 1792,
-    n_record: int = 256,
-    max_period: int = 32,
-    tol: float | None = None,
-    lyap_tol: float = 0.01,
-    chunk_size: int = 4096,
-    dtype: Any = None,
-) -> OrbitClass:
-    r"""Classify the long-run behaviour of per-coordinate DA over a parameter grid.
-
-    ``eta``, ``r``, ``f``, ``lam`` and ``w0`` broadcast against each other; the grid is
-    flattened and processed in one jitted pass, ``lax.map`` over chunks of ``chunk_size``
-    vmapped orbits (so memory stays bounded for any grid size). A fixed point is ``"da"``
-    when the gradient flow of :math:`L_{DA}` (ridge :math:`2\lambda`) started there converges
-    (closed form: case 1, or case 2 to the right of the local maximum :math:`W_{-1}`), and
-    ``"spurious"`` otherwise. The other thresholds are those of :func:`classify_orbit`.
-
-    Args:
-        eta: step size(s) :math:`\eta > 0` (ignored by ``scheme="flow"``).
-        r: retain fraction(s) :math:`|R_j|/|R| > 0`.
-        f: forget fraction(s) :math:`|F_j|/|F| \ge 0`.
-        lam: ridge(s) :math:`\lambda > 0` of each iterative half-step.
-        scheme: one of :data:`SCHEMES`.
-        w0: initial weight(s) (the reference points of :doc:`/theory/iterative_da` use 1).
-        n_transient: discarded steps.
-        n_record: recorded steps (Lyapunov exponent, period test).
-        max_period: largest period searched.
-        tol: period-test tolerance (default 3.5e-4).
-        lyap_tol: Lyapunov threshold for ``"chaotic"``.
-        chunk_size: orbits vmapped together inside ``lax.map``.
-        dtype: floating dtype; default follows the inputs (float32 unless x64 is on).
-
-    Returns:
-        An :class:`OrbitClass` whose fields have the broadcast grid shape.
-
-    """
-    check_choice("scheme", scheme, SCHEMES)
-    check_positive("learning_rate", eta)
-    check_positive("r", r)
-    check_nonnegative("f", f)
-    check_positive("lam", lam)
-    check_range("w0", w0)
-    _check_common(n_transient, n_record, max_period, chunk_size)
-    check_positive("lyap_tol", lyap_tol)
-    if tol is not None:
-        check_positive("tol", tol)
-    dt = _float_dtype(eta, r, f, lam, w0) if dtype is None else dtype
-    args = [jnp.asarray(x, dt) for x in (eta, r, f, lam, w0)]
-    return _classify_1d(*args, scheme, n_transient, n_record, max_period, tol, lyap_tol, chunk_size)
+def _flat_grid(eta, m, w0):
+    """Broadcast ``eta``, the model's fields and ``w0`` (trailing state axis) to one grid and
+    flatten it: ``(shape, eta, model, w0)`` with one leading axis."""
+    shape = jnp.broadcast_shapes(*(jnp.shape(x) for x in (eta, *m)), w0.shape[:-1])
+    flat = [jnp.broadcast_to(x, shape).reshape(-1) for x in (eta, *m)]
+    w0 = jnp.broadcast_to(w0, shape + w0.shape[-1:]).reshape(-1, w0.shape[-1])
+    return shape, flat[0], type(m)(*flat[1:]), w0
 
 
 @functools.partial(
@@ -578,225 +421,66 @@ def _classify_da_1d(
         "n_flow",
     ),
 )
-def _classify_2d(
-    eta,
-    alpha,
-    rho,
-    n_si,
-    n_r,
-    n_f,
-    lam,
-    w0,
-    scheme,
-    n_transient,
-    n_record,
-    max_period,
-    tol,
-    lyap_tol,
-    chunk_size,
-    n_flow,
+def _classify(
+    eta, m, w0, scheme, n_transient, n_record, max_period, tol, lyap_tol, chunk_size, n_flow
 ):
-    shape = jnp.broadcast_shapes(*(jnp.shape(x) for x in (eta, alpha, rho, lam)))
-    flat = [jnp.broadcast_to(x, shape).reshape(-1) for x in (eta, alpha, rho, lam)]
+    shape, eta, m, w0 = _flat_grid(eta, m, w0)
 
     def one(args):
-        e, al, rh, ll = args
-        p = _block(al, rh, n_si, n_r, n_f, ll)
-
-        def step(w):
-            return _step_2d(w, e, p, scheme)
-
-        def basin(w):
-            def body(_, u):
-                un = _rk4(lambda z: _flow_field_2d(z, p), u)
-                ok = jnp.all(jnp.abs(un) <= _FLOW_ESCAPE)
-                return jnp.where(ok, un, jnp.full_like(u, jnp.inf))
-
-            end = lax.fori_loop(0, n_flow, body, w)
-            return jnp.all(jnp.isfinite(end))
-
-        def resid(w):
-            g, s, _ = _grad_2d(w, p)
-            return jnp.max(jnp.abs(g)) / s
-
+        e, mm, ww = args
         return classify_orbit(
-            step,
-            w0,
+            lambda w: _step(w, e, mm, scheme),
+            ww,
             n_transient=n_transient,
             n_record=n_record,
             max_period=max_period,
             tol=tol,
             lyap_tol=lyap_tol,
-            # A fixed point of a gradient step or of the flow is a stationary point: "da".
-            fixed_point_is_da=basin if scheme == "iterative" else None,
-            residual=resid,
+            fixed_point_is_da=mm.basin(scheme, n_flow),
+            residual=lambda w: _residual(w, mm),
         )
 
-    n = flat[0].shape[0]
-    out = lax.map(one, tuple(flat), batch_size=min(chunk_size, max(n, 1)))
+    out = lax.map(one, (eta, m, w0), batch_size=min(chunk_size, max(eta.shape[0], 1)))
     return jax.tree.map(lambda a: a.reshape(shape + a.shape[1:]), out)
 
 
-def _classify_da_2d(
-    eta: Any,
-    alpha: Any,
-    *,
-    rho: Any = 0.8,
-    n_si: float = 50.0,
-    n_r: float = 900.0,
-    n_f: float = 100.0,
-    lam: Any = 0.01,
-    scheme: str = "iterative",
-    w0: Any = (1.0, 1.0),
-    n_transient: int = 1792,
-    n_record: int = 256,
-    max_period: int = 32,
-    tol: float | None = None,
-    lyap_tol: float = 0.01,
-    n_flow: int = 512,
-    chunk_size: int = 4096,
-    dtype: Any = None,
-) -> OrbitClass:
-    r"""Classify DA on the cross-correlated two-coordinate block (paper Sec. 5.1.2) over a grid.
-
-    ``eta``, ``alpha``, ``rho`` and ``lam`` broadcast; see :func:`da_step` for the maps.
-    A fixed point is ``"da"`` when ``n_flow`` unit RK4 steps of the time-rescaled gradient
-    flow of :math:`L_{DA}` started there stay in :math:`\|w\|_\infty \le 40` (it lies in the
-    basin of a stationary point; the flow's run-off moves about 0.25 per step, so 512 steps
-    are ample), ``"spurious"`` when that flow escapes. Only iterative DA needs the test: a
-    fixed point of a gradient step or of the flow is a stationary point.
-
-    Args:
-        eta: step size(s) :math:`\eta > 0`.
-        alpha: forget ratio(s) :math:`\alpha \ge 0`.
-        rho: correlation(s) :math:`\varepsilon \in [0, 1)`.
-        n_si: :math:`|S_i|` (static count).
-        n_r: :math:`|R|`.
-        n_f: :math:`|F|`.
-        lam: ridge(s) of each iterative half-step.
-        scheme: one of :data:`SCHEMES`.
-        w0: initial weights, shape ``(2,)``.
-        n_transient: discarded steps.
-        n_record: recorded steps.
-        max_period: largest period searched.
-        tol: period-test tolerance (default 3.5e-4).
-        lyap_tol: Lyapunov threshold for ``"chaotic"``.
-        n_flow: RK4 steps of the basin test.
-        chunk_size: orbits vmapped together inside ``lax.map``.
-        dtype: floating dtype; default follows the inputs.
-
-    Returns:
-        An :class:`OrbitClass` with the broadcast grid shape (``w_final`` etc. gain a
-        trailing axis of size 2).
-
-    """
-    check_choice("scheme", scheme, SCHEMES)
-    check_positive("learning_rate", eta)
-    check_nonnegative("alpha", alpha)
-    check_range("rho", rho, low=0.0, high=1.0, high_inclusive=False)
-    for name, val in (("n_si", n_si), ("n_r", n_r), ("n_f", n_f)):
-        check_positive(name, val)
-    check_positive("lam", lam)
-    _check_common(n_transient, n_record, max_period, chunk_size)
-    check_count("n_flow", n_flow, minimum=1)
-    check_positive("lyap_tol", lyap_tol)
-    if tol is not None:
-        check_positive("tol", tol)
-    dt = _float_dtype(eta, alpha, rho, lam, w0) if dtype is None else dtype
-    w0 = jnp.asarray(w0, dt)
-    if w0.shape != (2,):
-        raise ValueError(f"w0 must have shape (2,), got {w0.shape}")
-    args = [jnp.asarray(x, dt) for x in (eta, alpha, rho)]
-    return _classify_2d(
-        *args,
-        float(n_si),
-        float(n_r),
-        float(n_f),
-        jnp.asarray(lam, dt),
-        w0,
-        scheme,
-        n_transient,
-        n_record,
-        max_period,
-        tol,
-        lyap_tol,
-        chunk_size,
-        n_flow,
-    )
-
-
-# ----------------------------------------------------------------------------- orbits, boundaries
 @functools.partial(jax.jit, static_argnames=("scheme", "n_transient", "n_record"))
-def _orbit_1d(eta, r, f, lam, w0, scheme, n_transient, n_record):
-    def one(e, rr, ff, ll, ww):
+def _orbit(eta, m, w0, scheme, n_transient, n_record):
+    shape, eta, m, w0 = _flat_grid(eta, m, w0)
+
+    def one(e, mm, ww):
         def step(w):
-            return _step_1d(w, e, rr, ff, ll, scheme)
+            return _step(w, e, mm, scheme)
 
         w = lax.fori_loop(0, n_transient, lambda _, u: step(u), ww)
         _, orbit = lax.scan(lambda u, _: (step(u), step(u)), w, None, length=n_record)
         return orbit
 
-    shape = jnp.broadcast_shapes(*(jnp.shape(x) for x in (eta, r, f, lam, w0)))
-    flat = [jnp.broadcast_to(x, shape).reshape(-1) for x in (eta, r, f, lam, w0)]
-    return jax.vmap(one)(*flat).reshape(shape + (n_record,))
-
-
-def _da_orbit_1d(
-    eta: Any,
-    r: Any,
-    f: Any,
-    lam: Any,
-    *,
-    scheme: str = "iterative",
-    w0: Any = 1.0,
-    n_transient: int = 1792,
-    n_record: int = 256,
-    dtype: Any = None,
-) -> jax.Array:
-    r"""The recorded part of per-coordinate DA orbits (for bifurcation diagrams).
-
-    Args:
-        eta: step size(s) :math:`\eta > 0`.
-        r: retain fraction(s).
-        f: forget fraction(s).
-        lam: ridge(s) of each iterative half-step.
-        scheme: one of :data:`SCHEMES`.
-        w0: initial weight(s).
-        n_transient: discarded steps.
-        n_record: recorded iterates.
-        dtype: floating dtype; default follows the inputs.
-
-    Returns:
-        Array of shape ``broadcast_shape + (n_record,)``: the iterates after the transient
-        (a divergent orbit shows as values clamped far out or ``inf``; use
-        :func:`classify_da` to detect it).
-
-    """
-    check_choice("scheme", scheme, SCHEMES)
-    check_positive("learning_rate", eta)
-    check_positive("r", r)
-    check_nonnegative("f", f)
-    check_nonnegative("lam", lam)
-    check_count("n_transient", n_transient, minimum=0)
-    check_count("n_record", n_record, minimum=1)
-    dt = _float_dtype(eta, r, f, lam, w0) if dtype is None else dtype
-    args = [jnp.asarray(x, dt) for x in (eta, r, f, lam, w0)]
-    return _orbit_1d(*args, scheme, n_transient, n_record)
+    orbit = jax.vmap(one)(eta, m, w0)  # (grid, n_record, d)
+    return orbit.reshape(shape + orbit.shape[1:])
 
 
 # ----------------------------------------------------------------------------- public API
-def _fractions(problem: OneCoordinate) -> tuple[Any, Any, Any]:
-    """``(r, f, lam)``: :math:`r = |R_j|/|R|`, :math:`f = \alpha|R_j|/|F|` and the ridge."""
-    p = problem
-    return p.block_size / p.n_retain, p.alpha * p.block_size / p.n_forget, p.lam
-
-
 def _check_problem(problem: Any) -> None:
     if not isinstance(problem, (OneCoordinate, Block)):
         raise TypeError(
             "problem must be an ascentjax.OneCoordinate or ascentjax.Block, got "
             f"{type(problem).__name__}"
         )
+
+
+def _check_map(scheme: str, learning_rate: ArrayLike) -> None:
+    check_choice("scheme", scheme, SCHEMES)
+    check_positive("learning_rate", learning_rate)
+
+
+def _drop_state_axis(out: OrbitClass) -> OrbitClass:
+    """One coordinate: the state arrays lose their trailing axis of size 1."""
+    return out._replace(
+        w_final=out.w_final[..., 0],
+        orbit_min=out.orbit_min[..., 0],
+        orbit_max=out.orbit_max[..., 0],
+    )
 
 
 def da_step(
@@ -829,7 +513,8 @@ def da_step(
     Args:
         problem: the setting (:class:`ascentjax.OneCoordinate` or :class:`ascentjax.Block`).
         w: current weight(s): any shape for one coordinate, ``(..., 2)`` for the block.
-        learning_rate: step size :math:`\eta > 0`.
+        learning_rate: step size(s) :math:`\eta > 0` (broadcast like the problem's fields, against
+            the leading axes of ``w``).
         scheme: one of :data:`SCHEMES`.
 
     Returns:
@@ -850,21 +535,18 @@ def da_step(
         [0.9929, 0.9916]
     """
     _check_problem(problem)
-    if isinstance(problem, OneCoordinate):
-        r, f, lam = _fractions(problem)
-        return _da_step_1d(w, learning_rate, r, f, lam, scheme=scheme)
-    p = problem
-    return _da_step_2d(
-        w,
-        learning_rate,
-        p.alpha,
-        rho=p.rho,
-        n_si=p.block_size,
-        n_r=p.n_retain,
-        n_f=p.n_forget,
-        lam=p.lam,
-        scheme=scheme,
-    )
+    _check_map(scheme, learning_rate)
+    dt = _float_dtype(w, learning_rate, *jax.tree.leaves(problem))
+    w = jnp.asarray(w, dt)
+    m = _model(problem, dt)
+    eta = jnp.asarray(learning_rate, dt)[..., None]  # broadcasts against the state axis
+    if isinstance(m, _Coordinate):
+        # the parameters broadcast against w: give them w's trailing state axis too
+        m = _Coordinate(*(x[..., None] for x in m))
+        return _step(w[..., None], eta, m, scheme)[..., 0]
+    if w.shape[-1:] != (2,):
+        raise ValueError(f"w must have shape (..., 2), got {w.shape}")
+    return _step(w, eta, m, scheme)
 
 
 def classify_da(
@@ -884,10 +566,10 @@ def classify_da(
 ) -> OrbitClass:
     r"""Classify the long-run behaviour of DA over a grid of problems and learning rates.
 
-    The problem's numeric fields and ``learning_rate`` broadcast against each other (for the
-    block, ``block_size``, ``n_retain`` and ``n_forget`` must be concrete scalars); the grid
-    is flattened and processed in one jitted pass, ``lax.map`` over chunks of ``chunk_size``
-    vmapped orbits (memory stays bounded for any grid size).
+    The problem's numeric fields, ``learning_rate`` and ``w0`` (less the block's state axis)
+    broadcast against each other; the grid is flattened and processed in one jitted pass,
+    ``lax.map`` over chunks of ``chunk_size`` vmapped orbits (memory stays bounded for any
+    grid size).
 
     A fixed point is ``"da"`` when the gradient flow of :math:`L_{DA}` (ridge
     :math:`2\lambda`) started there converges, ``"spurious"`` otherwise. For one coordinate
@@ -901,7 +583,8 @@ def classify_da(
         problem: the setting(s).
         learning_rate: step size(s) :math:`\eta > 0` (ignored by ``scheme="flow"``).
         scheme: one of :data:`SCHEMES`.
-        w0: initial weight(s) (default 1, or ``(1, 1)`` for the block).
+        w0: initial weight(s) (default 1, or ``(1, 1)`` for the block, whose ``w0`` has a
+            trailing axis of size 2).
         n_transient: discarded steps.
         n_record: recorded steps (Lyapunov exponent, period test).
         max_period: largest period searched.
@@ -927,35 +610,37 @@ def classify_da(
         'da'
     """
     _check_problem(problem)
-    common = dict(
-        scheme=scheme,
-        n_transient=n_transient,
-        n_record=n_record,
-        max_period=max_period,
-        tol=tol,
-        lyap_tol=lyap_tol,
-        chunk_size=chunk_size,
-        dtype=dtype,
+    _check_map(scheme, learning_rate)
+    _check_orbit(n_transient, n_record, max_period, lyap_tol)
+    check_count("chunk_size", chunk_size, minimum=1)
+    check_count("n_flow", n_flow, minimum=1)
+    if tol is not None:
+        check_positive("tol", tol)
+    coordinate = isinstance(problem, OneCoordinate)
+    if w0 is None:
+        w0 = 1.0 if coordinate else (1.0, 1.0)
+    if dtype is None:
+        dtype = _float_dtype(learning_rate, *jax.tree.leaves(problem), jnp.asarray(w0))
+    w0 = jnp.asarray(w0, dtype)
+    check_range("w0", w0)
+    if coordinate:
+        w0 = w0[..., None]
+    elif w0.shape[-1:] != (2,):
+        raise ValueError(f"w0 must have shape (2,) (or (..., 2)), got {w0.shape}")
+    out = _classify(
+        jnp.asarray(learning_rate, dtype),
+        _model(problem, dtype),
+        w0,
+        scheme,
+        n_transient,
+        n_record,
+        max_period,
+        tol,
+        lyap_tol,
+        chunk_size,
+        n_flow,
     )
-    if isinstance(problem, OneCoordinate):
-        r, f, lam = _fractions(problem)
-        return _classify_da_1d(learning_rate, r, f, lam, w0=1.0 if w0 is None else w0, **common)
-    p = problem
-    for name in ("block_size", "n_retain", "n_forget"):
-        if np.ndim(getattr(p, name)) != 0 or not is_concrete(getattr(p, name)):
-            raise TypeError(f"classify_da needs a concrete scalar block.{name}")
-    return _classify_da_2d(
-        learning_rate,
-        p.alpha,
-        rho=p.rho,
-        n_si=float(p.block_size),
-        n_r=float(p.n_retain),
-        n_f=float(p.n_forget),
-        lam=p.lam,
-        w0=(1.0, 1.0) if w0 is None else w0,
-        n_flow=n_flow,
-        **common,
-    )
+    return _drop_state_axis(out) if coordinate else out
 
 
 def da_orbit(
@@ -994,15 +679,12 @@ def da_orbit(
     """
     if not isinstance(problem, OneCoordinate):
         raise TypeError(f"problem must be an ascentjax.OneCoordinate, got {type(problem).__name__}")
-    r, f, lam = _fractions(problem)
-    return _da_orbit_1d(
-        learning_rate,
-        r,
-        f,
-        lam,
-        scheme=scheme,
-        w0=w0,
-        n_transient=n_transient,
-        n_record=n_record,
-        dtype=dtype,
-    )
+    _check_map(scheme, learning_rate)
+    check_count("n_transient", n_transient, minimum=0)
+    check_count("n_record", n_record, minimum=1)
+    check_range("w0", w0)
+    if dtype is None:
+        dtype = _float_dtype(learning_rate, *jax.tree.leaves(problem), w0)
+    w0 = jnp.asarray(w0, dtype)[..., None]
+    m = _model(problem, dtype)
+    return _orbit(jnp.asarray(learning_rate, dtype), m, w0, scheme, n_transient, n_record)[..., 0]

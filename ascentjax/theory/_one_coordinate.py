@@ -49,6 +49,7 @@ from jax.typing import ArrayLike
 from jaxtyping import Array, Float
 
 from .._lambertw import lambertw
+from .._losses import LOSSES
 from .._problems import OneCoordinate
 from .._validation import check_choice, check_positive, check_real, is_concrete
 
@@ -65,7 +66,6 @@ __all__ = [
     "stationary_margin",
 ]
 
-_LOSSES = ("exp", "logistic")
 _SOLVER_ITERS = 100  # Newton-bisection steps: bisection alone shrinks the bracket 2^-100
 
 
@@ -276,7 +276,7 @@ def stationary_margin(z: ArrayLike, *, loss: str = "exp") -> Float[Array, "*batc
         >>> abs(w * (1 + math.exp(w)) - 5.0) < 1e-5  # the root of w (1 + e^w) = z
         True
     """
-    check_choice("loss", loss, _LOSSES)
+    check_choice("loss", loss, LOSSES)
     check_real("z", z)
     z = jnp.asarray(z)
     if not jnp.issubdtype(z.dtype, jnp.floating):
@@ -468,9 +468,8 @@ def lemma5_bound(problem: OneCoordinate) -> Float[Array, "*batch"]:
         >>> round(float(aj.theory.lemma5_bound(aj.OneCoordinate(0.2, 0.01, 5, 100, 10))), 4)
         1.3267
     """
-    n_block, _, lam, n_retain, _, _ = _fields(problem)
-    nb, lam, nr = _cast(n_block, lam, n_retain)
-    return lambertw(nb / (lam * nr))
+    *fields, _ = _fields(problem)
+    return lambertw(_z(*fields)[1])  # w_R = W0(z_R)
 
 
 def corollary1_path(
