@@ -29,8 +29,14 @@ from ._klom import klom_percentile as klom_percentile
 from ._klom import select_and_rescore as select_and_rescore
 from ._klom import split_half_klom as split_half_klom
 from ._methods import EpochData as EpochData
+from ._methods import fine_tune as fine_tune
 from ._methods import gradient_ascent as gradient_ascent
 from ._methods import gradient_descent_ascent as gradient_descent_ascent
+from ._methods import l1_sparse as l1_sparse
+from ._methods import noisy_descent as noisy_descent
+from ._methods import npo as npo
+from ._methods import saliency_mask as saliency_mask
+from ._methods import salun as salun
 from ._methods import scrub as scrub
 from ._methods import unlearn_ensemble as unlearn_ensemble
 from ._models import MLP as MLP
@@ -49,17 +55,23 @@ __all__ = [
     "ensemble_logits",
     "ensemble_margins",
     "estimate_datamodels",
+    "fine_tune",
     "fit_datamodels",
     "gradient_ascent",
     "gradient_descent_ascent",
     "init_ensemble",
     "klom",
     "klom_percentile",
+    "l1_sparse",
     "load_cifar10",
     "load_digits",
+    "noisy_descent",
+    "npo",
     "pca_forget_sets",
     "retain_indices",
     "retrain_oracle",
+    "saliency_mask",
+    "salun",
     "scrub",
     "select_and_rescore",
     "split_half_klom",
