@@ -39,12 +39,22 @@ from ._methods import saliency_mask as saliency_mask
 from ._methods import salun as salun
 from ._methods import scrub as scrub
 from ._methods import unlearn_ensemble as unlearn_ensemble
+from ._mia import AttackResult as AttackResult
+from ._mia import MIAResult as MIAResult
+from ._mia import likelihood_ratio_attack as likelihood_ratio_attack
+from ._mia import likelihood_ratio_scores as likelihood_ratio_scores
+from ._mia import loss_threshold_attack as loss_threshold_attack
+from ._mia import roc_auc as roc_auc
+from ._mia import tpr_at_fpr as tpr_at_fpr
+from ._mia import unlearning_mia as unlearning_mia
 from ._models import MLP as MLP
 from ._models import SmallCNN as SmallCNN
 
 __all__ = [
+    "AttackResult",
     "ClassificationData",
     "EpochData",
+    "MIAResult",
     "MLP",
     "Selection",
     "SmallCNN",
@@ -63,18 +73,24 @@ __all__ = [
     "klom",
     "klom_percentile",
     "l1_sparse",
+    "likelihood_ratio_attack",
+    "likelihood_ratio_scores",
     "load_cifar10",
     "load_digits",
+    "loss_threshold_attack",
     "noisy_descent",
     "npo",
     "pca_forget_sets",
     "retain_indices",
     "retrain_oracle",
+    "roc_auc",
     "saliency_mask",
     "salun",
     "scrub",
     "select_and_rescore",
     "split_half_klom",
+    "tpr_at_fpr",
     "train_ensemble",
     "unlearn_ensemble",
+    "unlearning_mia",
 ]
