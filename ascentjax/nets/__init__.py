@@ -7,6 +7,8 @@ tune-on-half/report-on-other-half selection, forget sets (random ones come from
 methods as :class:`ascentjax.UnlearningRule` factories run by :func:`unlearn_ensemble`.
 """
 
+from ._cache import cached as cached
+from ._cache import content_hash as content_hash
 from ._data import ClassificationData as ClassificationData
 from ._data import load_cifar10 as load_cifar10
 from ._data import load_digits as load_digits
@@ -59,7 +61,9 @@ __all__ = [
     "Selection",
     "SmallCNN",
     "binned_kl",
+    "cached",
     "classifier_margins",
+    "content_hash",
     "datamodel_subsets",
     "ensemble_accuracy",
     "ensemble_logits",
