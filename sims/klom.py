@@ -62,8 +62,8 @@ def _rate(high: float) -> Any:
 def build_parser() -> argparse.ArgumentParser:
     p = C.make_parser(
         "python -m sims.klom",
-        "KLoM of GA / GDA / SCRUB unlearning on ensembles of small networks over a "
-        "hyperparameter grid, and the Ascent Forgets Illusion (paper Sec. 3, App. K).",
+        "KLoM and membership inference of unlearning methods on small-network ensembles over "
+        "a grid, the Ascent Forgets Illusion (Sec. 3, App. K). 'score --help': precomputed margins",
     )
     unit = C.bounded(float, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
     options = [  # (flag, type, default, help, extra add_argument keywords)
