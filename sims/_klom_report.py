@@ -78,7 +78,8 @@ def method_rules(
     }
     for f in args.method or []:
         name = getattr(f, "__name__", "")
-        if name in out or not name.isidentifier():
+        taken = {*out, *builtins, "pretrained", "oracle", "oracle_halves"}
+        if name in taken or not name.isidentifier():
             parser.error(f"argument --method: the name {name!r} is taken or not an identifier")
         try:
             rule = f(args.lrs[0])
