@@ -63,8 +63,8 @@ class AttackResult(NamedTuple):
         tpr: true-positive rate at each requested false-positive rate (last axis).
     """
 
-    auc: Float[Array, " *batch"]
-    tpr: Float[Array, "*batch fprs"]
+    auc: Float[Array, " batch"]
+    tpr: Float[Array, "batch fprs"]
 
 
 class MIAResult(NamedTuple):
