@@ -488,7 +488,7 @@ def score_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="P.npy",
         help="margins of the original models, (N_P, P): adds membership inference "
-        "(needs a 'forget' split and a 'test' or 'validation' split, N_O >= 4)",
+        "(needs a 'forget' split and a 'test' or 'validation' split, N_O >= 4; default: none)",
     )
     p.add_argument(
         "--splits",

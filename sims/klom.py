@@ -102,10 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
          "top/bottom forget sets, in [1, 4]", {}),
         ("--methods", None, ["ga", "gda", "scrub"], "built-in methods to run (GA, GDA, SCRUB, "
          "fine-tune, NPO, noisy descent, SalUn, l1-sparse)", dict(choices=METHODS, nargs="+")),
-        ("--method", method_type, None, "a user's method PKG.MODULE:NAME or FILE.py:NAME (repeat "
-         "for more): NAME(learning_rate) -> ascentjax.UnlearningRule", dict(action="append")),
-        ("--cache-dir", None, None, "keep the pretrained, datamodel and oracle ensembles here "
-         "(reused when data, forget set, model and training config are equal)", {}),
+        ("--method", method_type, None, "a user's method MODULE:NAME or FILE.py:NAME, repeatable: "
+         "NAME(learning_rate) -> ascentjax.UnlearningRule (default: none)", dict(action="append")),
+        ("--cache-dir", None, None, "keep the pretrained, datamodel and oracle ensembles here, "
+         "reused when data, forget set, model and training match (default: none)", {}),
         ("--lrs", _rate(MAX_UNLEARN_LR), [0.01, 0.03, 0.1, 0.3], "unlearning step sizes of "
          f"the grid, each in (0, {MAX_UNLEARN_LR:g}]", dict(nargs="+")),
         ("--unlearn-epochs", C.positive_int, 5, "epochs of unlearning; every epoch 1..E is a "
