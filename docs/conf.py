@@ -111,6 +111,8 @@ _GROUP_TITLES = {
     "_dynamics": "Iterative descent-ascent dynamics",
     "_lemma1": "Lemma 1",
     "_constants": "Constants",
+    "_mia": "Membership inference",
+    "_cache": "Ensemble cache",
 }
 
 

@@ -5,40 +5,44 @@ and, for every forget set, 2N oracle models on the retain set (the second N meas
 KLoM's noise floor); builds random forget sets (the paper's 10/100/500 of 50k CIFAR-10
 images as fractions of the training set) and datamodel-PCA ones (top and bottom of the
 leading components); runs a grid (learning rate x epochs, and the ascent/descent mix for
-GDA) of GA, GDA and SCRUB and reports KLoM (95th percentile over the forget, retain and
-validation points), accuracy and diverged models (a configuration with one has no
-score); and measures the "Ascent Forgets Illusion": the configuration chosen on the
-forget KLoM of one half of the seeds, re-scored on the other half (diverged
-configurations are never selected). All of it is computed by :mod:`ascentjax.nets`.
+GDA) of unlearning methods (eight built-ins, :data:`RULES`, and a user's, ``--method``)
+and reports KLoM (95th percentile over the forget, retain and validation points),
+membership inference (loss threshold and likelihood ratio: AUC, TPR at 1 % and 0.1 %
+FPR), accuracy and diverged models (a configuration with one has no score); and
+measures the "Ascent Forgets Illusion": the configuration chosen on the forget KLoM of
+one half of the seeds, re-scored on the other half (diverged configurations are never
+selected). All of it is computed by :mod:`ascentjax.nets`.
 
-Outputs under ``--out``: ``summary.json``, ``klom_grid.png``, ``accuracy_grid.png``,
-``illusion.png`` and ``table.md``.
+Outputs under ``--out``: ``summary.json``, ``results.csv`` (long format, one row per
+measurement), ``klom_grid.png``, ``accuracy_grid.png``, ``illusion.png`` and ``table.md``.
+``--cache-dir`` keeps the trained ensembles (orbax, content-hashed). ``python -m sims.klom
+score ...`` scores margin arrays computed elsewhere (``score --help``).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import math
+import sys
 import time
+import zlib
 from typing import Any
 
 import numpy as np
 
 from sims import _common as C
+from sims import _klom_report as report
 from sims._devices import add_devices_flag, configure_devices
-from sims._klom_report import (
-    LABELS,
-    illusion_summary,
-    illusion_table,
-    plot_grid,
-    plot_illusion,
-    render_table,
-)
+from sims._klom_report import illusion_summary, illusion_table, plot_grid, plot_illusion
+from sims._plugins import method_type
 
 STUDY = "klom"
-METHODS = ("ga", "gda", "scrub")
-RULES = dict(ga="gradient_ascent", gda="gradient_descent_ascent", scrub="scrub")  # in nets
+RULES = dict(ga="gradient_ascent", gda="gradient_descent_ascent", scrub="scrub", ft="fine_tune",
+             npo="npo", noisy="noisy_descent", salun="salun", l1="l1_sparse")  # fmt: skip
+"""The built-in methods: ``--methods`` name -> factory in :mod:`ascentjax.nets`."""
+METHODS = tuple(RULES)
 
 
 # Largest accepted magnitudes: far beyond any useful setting, and small enough that the
@@ -58,8 +62,8 @@ def _rate(high: float) -> Any:
 def build_parser() -> argparse.ArgumentParser:
     p = C.make_parser(
         "python -m sims.klom",
-        "KLoM of GA / GDA / SCRUB unlearning on ensembles of small networks over a "
-        "hyperparameter grid, and the Ascent Forgets Illusion (paper Sec. 3, App. K).",
+        "KLoM and membership inference of unlearning methods on small-network ensembles over "
+        "a grid, the Ascent Forgets Illusion (Sec. 3, App. K). 'score --help': precomputed margins",
     )
     unit = C.bounded(float, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
     options = [  # (flag, type, default, help, extra add_argument keywords)
@@ -96,7 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
          f"{MAX_RIDGE:g}]", {}),
         ("--pca-components", C.bounded(int, low=1, high=4), 2, "principal components giving "
          "top/bottom forget sets, in [1, 4]", {}),
-        ("--methods", None, list(METHODS), "methods to run", dict(choices=METHODS, nargs="+")),
+        ("--methods", None, ["ga", "gda", "scrub"], "built-in methods to run (GA, GDA, SCRUB, "
+         "fine-tune, NPO, noisy descent, SalUn, l1-sparse)", dict(choices=METHODS, nargs="+")),
+        ("--method", method_type, None, "a user's method MODULE:NAME or FILE.py:NAME, repeatable: "
+         "NAME(learning_rate) -> ascentjax.UnlearningRule (default: none)", dict(action="append")),
+        ("--cache-dir", None, None, "keep the pretrained, datamodel and oracle ensembles here, "
+         "reused when data, forget set, model and training match (default: none)", {}),
         ("--lrs", _rate(MAX_UNLEARN_LR), [0.01, 0.03, 0.1, 0.3], "unlearning step sizes of "
          f"the grid, each in (0, {MAX_UNLEARN_LR:g}]", dict(nargs="+")),
         ("--unlearn-epochs", C.positive_int, 5, "epochs of unlearning; every epoch 1..E is a "
@@ -172,36 +181,7 @@ def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace, ds: Any
     matrix = 16 * n * n if M else 0
     terms = {"--n-models": ensembles, "--datamodel-models": datamodels, "--max-train": matrix}
     C.check_memory(parser, args, sum(terms.values()), terms)
-
-
-def _check_trained(
-    stage: str, margins: np.ndarray, accuracy: np.ndarray, y: Any, idx: Any = None
-) -> None:
-    """Exit 1 when a reference ensemble diverged (non-finite outputs) or learned nothing
-    (mean training accuracy on ``idx`` within 2 points of the commonest class's share,
-    where a step size far too large leaves the networks)."""
-    ok = np.isfinite(margins).all(axis=-1)
-    if not ok.all():
-        raise C.ReferenceDiverged(
-            f"{stage} diverged in {int((~ok).sum())} of {len(ok)} models (non-finite "
-            "outputs); lower --lr"
-        )
-    labels = np.asarray(y) if idx is None else np.asarray(y)[np.asarray(idx)]
-    acc = float(np.mean(accuracy))
-    base = float(np.max(np.bincount(labels)) / labels.size)
-    if acc <= base + 0.02:
-        raise C.ReferenceDiverged(
-            f"{stage} learned nothing: training accuracy {100 * acc:.1f}%, no better than "
-            f"always predicting the commonest class ({100 * base:.1f}%); lower --lr"
-        )
-
-
-def _rule(method: str, lr: float, mix: float) -> Any:
-    """The library's unlearning rule of a grid point (the mix is GDA's ascent scale)."""
-    from ascentjax import nets
-
-    kw = dict(ascent_scale=mix) if method == "gda" else {}
-    return getattr(nets, RULES[method])(lr, **kw)
+    args.rules = report.method_rules(parser, args, RULES)
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser, ds: Any) -> dict[str, Any]:
@@ -218,11 +198,25 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser, ds: Any) -> d
     net = nets.MLP((args.width,), c) if args.model == "mlp" else nets.SmallCNN(num_classes=c)
     train_kw = dict(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr)
     kw_klom = dict(bins=args.bins, eps=args.eps)
-    keys = (jax.random.fold_in(jax.random.key(args.seed), i) for i in itertools.count())
+
+    # keys named by role (an oracle's by its forget set's name): a cached ensemble's key
+    # does not depend on which methods run
+    def key(*path: int) -> Any:
+        return functools.reduce(jax.random.fold_in, path, jax.random.key(args.seed))
+
+    keys = (key(4, i) for i in itertools.count())  # the unlearning runs
+    ident = dict(x=x, y=y, xv=xv, yv=yv, model=net, train=train_kw, n_models=N)
+    hits: list[bool] = []
+
+    def cache(name: str, extra: dict[str, Any], compute: Any) -> Any:
+        value, hit = nets.cached(args.cache_dir, name, dict(ident, **extra), compute)
+        hits.append(hit)
+        return value
+
     timings: dict[str, float] = {}
     sizes = _forget_sizes(args.forget_fractions, n, args.min_forget)
     n_sets = len(sizes) + (2 * args.pca_components if args.datamodel_models > 0 and sizes else 0)
-    n_grid = sum(len(args.lrs) * (len(args.mixes) if m == "gda" else 1) for m in args.methods)
+    n_grid = sum(len(args.lrs) * (len(args.mixes) if m == "gda" else 1) for m in args.rules)
     bar = C.progress_bar(
         total=2 + n_sets * (1 + n_grid), desc="klom", unit="step", disable=args.no_progress
     )
@@ -231,9 +225,14 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser, ds: Any) -> d
     traj_margins = jax.jit(jax.vmap(margin_fn, in_axes=(0, None, None)))
     acc_fn = jax.jit(lambda p, xx, yy: nets.ensemble_accuracy(net, p, xx, yy))
     traj_acc = jax.jit(jax.vmap(acc_fn, in_axes=(0, None, None)))
+    mia_fn = jax.jit(functools.partial(nets.unlearning_mia, fprs=report.FPRS))
 
     def margins_all(params: Any) -> tuple[np.ndarray, np.ndarray]:
         return np.asarray(margin_fn(params, x, y)), np.asarray(margin_fn(params, xv, yv))
+
+    def with_margins(params: Any) -> dict[str, Any]:
+        tr, v = margins_all(params)
+        return dict(params=params, tr=tr, v=v)
 
     def model_accuracies(params: Any, F: Any, R: Any, fn: Any = acc_fn) -> dict[str, np.ndarray]:
         # per-model accuracy on each split (NaN for a model with non-finite parameters)
@@ -251,27 +250,28 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser, ds: Any) -> d
     # 1. pretrained models ------------------------------------------------------------
     t0 = time.perf_counter()
     bar.set_description(f"training {N} pretrained models")
-    pre = nets.train_ensemble(next(keys), net, x, y, n_models=N, **train_kw)
-    pre_m = margins_all(pre)
+    c = cache("pretrained", dict(key=key(0)), lambda: with_margins(
+        nets.train_ensemble(key(0), net, x, y, n_models=N, **train_kw)))  # fmt: skip
+    pre, pre_m = c["params"], (np.asarray(c["tr"]), np.asarray(c["v"]))
     timings["pretrain"] = time.perf_counter() - t0
-    _check_trained("pretraining", pre_m[0], np.asarray(acc_fn(pre, x, y)), y)
+    report.check_trained("pretraining", pre_m[0], np.asarray(acc_fn(pre, x, y)), y)
     bar.update()
     dm = f" (datamodels: {args.datamodel_models} models)" if args.datamodel_models else ""
     bar.set_description("forget sets" + dm)
 
     # 2. forget sets: random ones from the library's sampler, PCA ones from datamodels --
     t0 = time.perf_counter()
-    k_rand = next(keys)
     forget_sets = {
-        f"random_{s}": np.flatnonzero(aj.sample_forget_mask(jax.random.fold_in(k_rand, s), n, s))
+        f"random_{s}": np.flatnonzero(aj.sample_forget_mask(jax.random.fold_in(key(1), s), n, s))
         for s in sizes
     }
     dm_info: dict[str, Any] = {}
     if args.datamodel_models > 0 and sizes:
-        theta = nets.estimate_datamodels(
-            next(keys), net, x, y, n_models=args.datamodel_models, alpha=args.datamodel_alpha,
-            lam=args.ridge, train_kwargs=train_kw,
-        )  # fmt: skip
+        dm = dict(key=key(2), models=args.datamodel_models, alpha=args.datamodel_alpha,
+                  ridge=args.ridge)  # fmt: skip
+        theta = cache("datamodels", dm, lambda: dict(theta=nets.estimate_datamodels(
+            key(2), net, x, y, n_models=args.datamodel_models, alpha=args.datamodel_alpha,
+            lam=args.ridge, train_kwargs=train_kw)))["theta"]  # fmt: skip
         sets = np.asarray(nets.pca_forget_sets(theta, max(sizes), args.pca_components))
         for k, side in itertools.product(range(args.pca_components), (0, 1)):
             forget_sets[f"pc{k + 1}_{('top', 'bottom')[side]}"] = np.sort(sets[k, side])
@@ -292,13 +292,13 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser, ds: Any) -> d
         bar.set_description(f"{name}: {2 * N} oracle models")
         R = nets.retain_indices(n, F)
         t0 = time.perf_counter()
-        orc2 = nets.retrain_oracle(next(keys), net, x, y, R, n_models=2 * N, **train_kw)
-        orc, ref = (
-            jax.tree_util.tree_map(lambda a, s=s: a[s], orc2) for s in (slice(N), slice(N, 2 * N))
-        )
-        (o_tr, o_v), (r_tr, r_v) = margins_all(orc), margins_all(ref)
+        ko = key(3, zlib.crc32(name.encode()) & 0x7FFFFFFF)
+        c = cache("oracle", dict(key=ko, retain=R), lambda R=R, ko=ko: with_margins(
+            nets.retrain_oracle(ko, net, x, y, R, n_models=2 * N, **train_kw)))  # fmt: skip
+        orc2, (o_tr, r_tr), (o_v, r_v) = c["params"], np.split(c["tr"], 2), np.split(c["v"], 2)
+        ref = jax.tree_util.tree_map(lambda a: a[N:], orc2)
         t_oracle += time.perf_counter() - t0
-        _check_trained(
+        report.check_trained(
             f"the oracle (retraining without {name})",
             np.concatenate([o_tr, r_tr]), np.asarray(acc_fn(orc2, x[R], y[R])), y, R,
         )  # fmt: skip
@@ -308,34 +308,31 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser, ds: Any) -> d
             k_tr, k_v = nets.klom(m_tr, o_tr, **kw_klom), nets.klom(m_v, o_v, **kw_klom)
             return dict(forget=pct(k_tr, F), retain=pct(k_tr, R), validation=pct(k_v))
 
-        def row(params: Any, m_tr: Any, m_v: Any, accs: Any = None, F=F, R=R) -> dict[str, Any]:
+        def row(params, m_tr, m_v, accs=None, F=F, R=R, o_F=o_tr[:, F]) -> dict[str, Any]:
             accs = model_accuracies(params, F, R) if accs is None else accs
             mean_acc = {k: float(np.mean(v)) for k, v in accs.items()}  # NaN if one diverged
-            return dict(
-                klom=score(m_tr, m_v), accuracy=mean_acc, diverged=diverged(m_tr, m_v, accs)
-            )
+            mia = report.mia_dict(mia_fn(m_tr[:, F], m_v, o_F, pre_m[0][:, F]))
+            return dict(klom=score(m_tr, m_v), accuracy=mean_acc,
+                        diverged=diverged(m_tr, m_v, accs), mia=mia)  # fmt: skip
 
         half = N // 2
         entry: dict[str, Any] = dict(
-            size=int(F.size),
-            indices=F,
-            pretrained=row(pre, *pre_m),
+            size=int(F.size), indices=F, pretrained=row(pre, *pre_m),
             oracle_reference=row(ref, r_tr, r_v),
             oracle_halves_forget_klom=pct(nets.klom(o_tr[:half], o_tr[half : 2 * half]), F),
             methods={},
-        )
+        )  # fmt: skip
         t0 = time.perf_counter()
-        for method in args.methods:
+        for method, make in args.rules.items():
             rows = []
             for lr, mix in itertools.product(args.lrs, args.mixes if method == "gda" else [1.0]):
-                bar.set_description(f"{name}: {LABELS[method]} lr {lr:g}")
+                bar.set_description(f"{name}: {report.method_label(method)} lr {lr:g}")
                 traj = nets.unlearn_ensemble(
-                    next(keys), _rule(method, lr, mix), net, pre, x, y, jnp.asarray(F),
+                    next(keys), make(lr, mix), net, pre, x, y, jnp.asarray(F),
                     jnp.asarray(R), epochs=args.unlearn_epochs, batch_size=args.batch_size,
                     descent_steps=args.descent_steps,
                 )  # fmt: skip
-                m_tr_all = np.asarray(traj_margins(traj, x, y))
-                m_v_all = np.asarray(traj_margins(traj, xv, yv))
+                m_tr_all, m_v_all = (np.asarray(traj_margins(traj, *d)) for d in ((x, y), (xv, yv)))
                 acc_all = model_accuracies(traj, F, R, traj_acc)
                 for e in range(args.unlearn_epochs):
                     r = row(None, m_tr_all[e], m_v_all[e], {k: v[e] for k, v in acc_all.items()})
@@ -355,17 +352,20 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser, ds: Any) -> d
         data=args.data, n_train=n, n_validation=int(xv.shape[0]), model=args.model,
         width=args.width, n_models=N, epochs=args.epochs, batch_size=args.batch_size,
         lr=args.lr, forget_fractions=list(args.forget_fractions), forget_sizes=sizes,
-        methods=list(args.methods), lrs=list(args.lrs), unlearn_epochs=args.unlearn_epochs,
+        methods=list(args.rules), lrs=list(args.lrs), unlearn_epochs=args.unlearn_epochs,
         mixes=list(args.mixes), descent_steps=args.descent_steps, bins=args.bins,
         eps=args.eps, seed=args.seed,
     )  # fmt: skip
     # main moves the timings to run.json: summary.json holds no timings
     out = dict(study=STUDY, config=config, datamodels=dm_info, forget_sets=results)
-    return dict(out, timings_s=timings)
+    return dict(out, timings_s=timings, cache_hits=hits)
 
 
 @C.cli
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["score"]:  # python -m sims.klom score ...: margins computed elsewhere
+        return report.score_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_devices(args.devices)  # before JAX starts: one CPU device per core
@@ -375,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
     C.use_headless_matplotlib()
     t0 = time.perf_counter()
     summary = run(args, parser, ds)
-    t = summary.pop("timings_s")
+    t, hits = summary.pop("timings_s"), summary.pop("cache_hits")
     ts = time.perf_counter()
     figures = "klom_grid.png, accuracy_grid.png, illusion.png"
     with C.stage(f"drawing {figures}", disable=args.no_progress):
@@ -383,14 +383,15 @@ def main(argv: list[str] | None = None) -> int:
         C.save_figure(plot_grid(summary, "accuracy"), out / "accuracy_grid.png")
         C.save_figure(plot_illusion(summary), out / "illusion.png")
     t["figures"] = time.perf_counter() - ts
-    C.write_text(out / "table.md", render_table(summary))
+    C.write_text(out / "table.md", report.render_table(summary))
+    C.write_text(out / "results.csv", report.results_csv(report.results_rows(summary)))
     wall = time.perf_counter() - t0
     final = out.finish(summary, C.run_info(STUDY, argv, dtype="float32", timings_s=t, wall_s=wall))
-    print(illusion_table(summary))
+    print(illusion_table(summary) + "\n\n" + report.mia_table(summary))
     print("timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in t.items()))
-    print(
-        f"wrote summary.json, klom_grid.png, accuracy_grid.png, illusion.png, table.md to {final}"
-    )
+    if args.cache_dir:
+        print(f"cache: {sum(hits)} of {len(hits)} ensembles reused from {args.cache_dir}")
+    print(f"wrote summary.json, results.csv, {figures}, table.md to {final}")
     return 0
 
 
