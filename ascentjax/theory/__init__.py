@@ -48,6 +48,7 @@ from ._one_coordinate import lemma5_bound as lemma5_bound
 from ._one_coordinate import one_coordinate_z as one_coordinate_z
 from ._one_coordinate import stationary_margin as stationary_margin
 from ._solve import solve as solve
+from ._stationarity import oracle_unconverged as oracle_unconverged
 
 __all__ = [
     "BlockPoint",
@@ -87,6 +88,7 @@ __all__ = [
     "lemma8_nonexistence_alpha",
     "lemma9_threshold",
     "one_coordinate_z",
+    "oracle_unconverged",
     "oracle_point",
     "pretrained_point",
     "solve",
