@@ -212,6 +212,22 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
     add_devices_flag(parser)
 
 
+def parse_flags(
+    parser: argparse.ArgumentParser,
+    argv: list[str] | None,
+    validate: Callable[[argparse.ArgumentParser, argparse.Namespace], None] | None = None,
+) -> argparse.Namespace:
+    """Parse a study's flags, set up its JAX CPU devices (``--devices``, before JAX
+    starts) and run ``validate(parser, args)``, which exits 2 on a bad combination."""
+    from sims._devices import configure_devices
+
+    args = parser.parse_args(argv)
+    configure_devices(args.devices)  # before JAX starts: one CPU device per core
+    if validate is not None:
+        validate(parser, args)
+    return args
+
+
 def dtype_name(x64: bool) -> str:
     """``"float64"`` with ``--x64``, else ``"float32"``."""
     return "float64" if x64 else "float32"

@@ -36,6 +36,7 @@ from sims._common import (
     exit_script,
     make_parser,
     open_output,
+    parse_flags,
     positive_int,
     run_info,
     stage,
@@ -49,7 +50,6 @@ from sims._da_atlas_report import line_handles as line_handles
 from sims._da_atlas_report import line_style as line_style
 from sims._da_atlas_report import regime_handles as regime_handles
 from sims._da_atlas_report import regime_panel as regime_panel
-from sims._devices import configure_devices
 
 STUDY = "da_atlas"
 # orbits per compiled call on the (eta, .) grids: a progress tick every second or two
@@ -370,9 +370,7 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
 @cli
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    configure_devices(args.devices)  # before JAX starts: one CPU device per core
-    _check(parser, args)
+    args = parse_flags(parser, argv, _check)
     out = open_output(parser, args.out, STUDY, args.overwrite)
     use_headless_matplotlib()
     t0 = time.perf_counter()

@@ -49,6 +49,7 @@ from sims._common import (
     make_parser,
     noise_flag,
     open_output,
+    parse_flags,
     positive_int,
     progress,
     run_info,
@@ -61,7 +62,6 @@ from sims._common import (
     write_json,
     write_text,
 )
-from sims._devices import configure_devices
 
 STUDY = "logreg_divergence"
 RHO_GRID = np.round(np.arange(0.025, 0.9751, 0.025), 4)  # exact window scans, rho panel
@@ -160,7 +160,7 @@ def _exact(rho: float, args: argparse.Namespace) -> dict[str, Any]:
     alphas = jnp.linspace(a_max / N_ALPHA, a_max, N_ALPHA)  # same shape as the rho panel:
     scan = aj.theory.window_scan(block, alphas, grid_size=256)  # one compilation serves both
     exact_window = aj.theory.window_edges(alphas, scan.ordered)
-    lemma_lo, lemma_hi = a9, min(a10, a_exist)
+    lemma_lo, lemma_hi = (float(v) for v in aj.theory.lemma_window(block))
     lemma_empty = not (lemma_lo <= lemma_hi)
     return {
         "exact": {
@@ -316,9 +316,7 @@ def _simulate(rho: float, args: argparse.Namespace, disable: bool) -> dict[str, 
 @cli
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    configure_devices(args.devices)  # before JAX starts: one CPU device per core
-    _validate(parser, args)
+    args = parse_flags(parser, argv, _validate)
     out = open_output(parser, args.out, STUDY, args.overwrite)
 
     import jax

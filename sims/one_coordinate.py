@@ -50,6 +50,7 @@ from sims._common import (
     make_parser,
     noise_flag,
     open_output,
+    parse_flags,
     positive_int,
     run_info,
     save_figure,
@@ -59,7 +60,6 @@ from sims._common import (
     use_headless_matplotlib,
     write_text,
 )
-from sims._devices import configure_devices
 
 STUDY = "one_coordinate"
 # Largest accepted magnitudes: far beyond any meaningful setting, yet small enough that
@@ -271,9 +271,7 @@ def _stats(th: dict, sim: dict, args: argparse.Namespace) -> list[dict[str, Any]
 @cli
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    configure_devices(args.devices)  # before JAX starts: one CPU device per core
-    _validate(parser, args)
+    args = parse_flags(parser, argv, _validate)
     args.lam = list(dict.fromkeys(args.lam))
     alphas = _alphas(parser, args)
     _check_memory(parser, args, len(alphas))

@@ -52,6 +52,7 @@ from sims._common import (
     loss_flag,
     make_parser,
     open_output,
+    parse_flags,
     positive_int,
     run_info,
     seed_flag,
@@ -60,7 +61,6 @@ from sims._common import (
     use_headless_matplotlib,
     write_text,
 )
-from sims._devices import configure_devices
 
 STUDY = "random_forget"
 DATASETS = ("gaussian", "breast_cancer")
@@ -289,9 +289,7 @@ def _finish_unlearn(u: dict[str, Any], gaps_or: np.ndarray, args) -> dict[str, A
 @cli
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    configure_devices(args.devices)  # before JAX starts: one CPU device per core
-    _validate(parser, args)
+    args = parse_flags(parser, argv, _validate)
     out = open_output(parser, args.out, STUDY, args.overwrite)
     use_headless_matplotlib()
 
