@@ -162,6 +162,77 @@ def add_output_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 
+def seed_flag() -> tuple:
+    """``--seed`` (the PRNG seed, one uint32 word), for :func:`add_flags`."""
+    return ("--seed", seed_int, 0, f"PRNG seed, in [0, {SEED_MAX}]")
+
+
+def lam_flag(high: float, default: Any = 0.01, help: str | None = None, **kwargs: Any) -> tuple:
+    """``--lam``, the ridge strength in ``(0, high]``, for :func:`add_flags`."""
+    kind = bounded(float, low=0.0, high=high, low_inclusive=False)
+    return ("--lam", kind, default, help or f"ridge strength lambda, in (0, {high:g}]", kwargs)
+
+
+def lr_flag(high: float, help: str) -> tuple:
+    """``--lr``, the step size in ``(0, high]`` (default 10), for :func:`add_flags`."""
+    return ("--lr", bounded(float, low=0.0, high=high, low_inclusive=False), 10.0, help)
+
+
+def loss_flag(default: str = "exp", help: str = "margin loss of every stage") -> tuple:
+    """``--loss`` (``exp`` or ``logistic``), for :func:`add_flags`."""
+    choices = ("exp", "logistic") if default == "exp" else ("logistic", "exp")
+    return ("--loss", None, default, help, {"choices": choices})
+
+
+def noise_flag(high: float, default: float, help: str) -> tuple:
+    """``--noise``, a standard deviation in ``[0, high]``, for :func:`add_flags`."""
+    return ("--noise", bounded(float, low=0.0, high=high), default, help)
+
+
+def da_method_flag(help: str) -> tuple:
+    """``--method`` (``simultaneous`` or ``iterative`` descent-ascent), for :func:`add_flags`."""
+    choices = ("simultaneous", "iterative")
+    return ("--method", None, "simultaneous", help, {"choices": choices})
+
+
+def add_flags(parser: argparse.ArgumentParser, flags: Iterable[tuple]) -> None:
+    """Add flags given as ``(flag, type, default, help)`` or
+    ``(flag, type, default, help, {more argparse keywords})``, in order."""
+    for flag, kind, default, text, *more in flags:
+        kwargs = more[0] if more else {}
+        parser.add_argument(flag, type=kind, default=default, help=text, **kwargs)
+
+
+def add_run_flags(parser: argparse.ArgumentParser) -> None:
+    """Add the flags every study ends with: ``--out``, ``--overwrite``, ``--no-progress``
+    and ``--devices``."""
+    from sims._devices import add_devices_flag
+
+    add_output_flags(parser)
+    add_devices_flag(parser)
+
+
+def parse_flags(
+    parser: argparse.ArgumentParser,
+    argv: list[str] | None,
+    validate: Callable[[argparse.ArgumentParser, argparse.Namespace], None] | None = None,
+) -> argparse.Namespace:
+    """Parse a study's flags, set up its JAX CPU devices (``--devices``, before JAX
+    starts) and run ``validate(parser, args)``, which exits 2 on a bad combination."""
+    from sims._devices import configure_devices
+
+    args = parser.parse_args(argv)
+    configure_devices(args.devices)  # before JAX starts: one CPU device per core
+    if validate is not None:
+        validate(parser, args)
+    return args
+
+
+def dtype_name(x64: bool) -> str:
+    """``"float64"`` with ``--x64``, else ``"float32"``."""
+    return "float64" if x64 else "float32"
+
+
 # ----------------------------------------------------------------------------- checks
 def check_representable(
     parser: argparse.ArgumentParser, args: argparse.Namespace, dtype: Any
@@ -769,3 +840,88 @@ def markdown_table(headers: list[str], rows: list[list[Any]], floatfmt: str = ".
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
+
+
+def sweep_with_bar(
+    fn: Callable[..., Any],
+    *args: Any,
+    every: int,
+    desc: str,
+    unit: str = "draw",
+    disable: bool = False,
+    **kwargs: Any,
+) -> Any:
+    """:func:`ascentjax.sweep` of ``fn`` over ``args`` with a progress bar; NumPy results.
+
+    The bar advances through ``sweep``'s own ``progress`` callback, every ``every`` rows
+    (``progress_every``); ``kwargs`` go to ``sweep``.
+    """
+    import jax
+    import numpy as np
+
+    import ascentjax as aj
+
+    n = len(jax.tree_util.tree_leaves(args[0])[0])
+    bar = progress_bar(total=n, desc=desc, unit=unit, disable=disable)
+
+    def report(done: int, _: int) -> None:
+        check_interrupt()
+        bar.update(done - bar.n)
+
+    try:
+        out = aj.sweep(fn, *args, progress=report, progress_every=every, **kwargs)
+    finally:
+        bar.close()
+    return jax.tree_util.tree_map(np.asarray, out)
+
+
+class StageTimer:
+    """One progress bar over a study's compiled stages, and the seconds each took.
+
+    :meth:`call` runs one stage and advances the bar by its size; :meth:`rows` runs a
+    function over a grid's rows in equal blocks (the last one padded, so each grid
+    compiles once), one tick per block. ``timings`` maps stage names to seconds.
+    """
+
+    def __init__(self, total: int, desc: str, unit: str = "it", disable: bool = False) -> None:
+        self.bar = progress_bar(total=total, desc=desc, unit=unit, disable=disable)
+        self.timings: dict[str, float] = {}
+
+    def call(self, name: str, fn: Callable[[], Any], units: int) -> Any:
+        """``fn()``, timed under ``name``; the bar advances by ``units``."""
+        import time
+
+        import jax
+
+        self.bar.set_description(name)
+        t0 = time.perf_counter()
+        res = jax.block_until_ready(fn())
+        self.timings[name] = time.perf_counter() - t0
+        self.bar.update(units)
+        return res
+
+    def rows(self, name: str, fn: Callable[[Any], Any], rows: Any, n_cols: int, block: int) -> Any:
+        """``fn`` over consecutive blocks of ``rows`` (about ``block // n_cols`` rows each),
+        concatenated as NumPy arrays; the bar advances by ``n_cols`` per row."""
+        import time
+
+        import jax
+        import numpy as np
+
+        self.bar.set_description(name)
+        t0 = time.perf_counter()
+        step = max(1, min(len(rows), block // n_cols))
+        parts = []
+        for lo in range(0, len(rows), step):
+            part = rows[lo : lo + step]
+            k = len(part)
+            part = np.concatenate([part, np.repeat(part[-1:], step - k)])
+            res = jax.block_until_ready(fn(part))
+            parts.append(jax.tree_util.tree_map(lambda a, k=k: np.asarray(a)[:k], res))
+            self.bar.update(k * n_cols)
+        self.timings[name] = time.perf_counter() - t0
+        return jax.tree_util.tree_map(lambda *a: np.concatenate(a), *parts)
+
+    def close(self) -> None:
+        """Close the bar."""
+        self.bar.close()

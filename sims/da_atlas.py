@@ -23,42 +23,38 @@ from typing import Any
 
 import numpy as np
 
+from sims import _da_atlas_report as report
 from sims._common import (
-    add_output_flags,
+    StageTimer,
+    add_flags,
+    add_run_flags,
     bounded,
     check_memory,
     check_representable,
     cli,
+    dtype_name,
     exit_script,
     make_parser,
-    markdown_table,
     open_output,
+    parse_flags,
     positive_int,
-    progress_bar,
     run_info,
-    save_figure,
     stage,
     study_config,
     use_headless_matplotlib,
     write_text,
 )
-from sims._devices import add_devices_flag, configure_devices
+
+# the documentation draws its own panels with these
+from sims._da_atlas_report import line_handles as line_handles
+from sims._da_atlas_report import line_style as line_style
+from sims._da_atlas_report import regime_handles as regime_handles
+from sims._da_atlas_report import regime_panel as regime_panel
 
 STUDY = "da_atlas"
 # orbits per compiled call on the (eta, .) grids: a progress tick every second or two
 BLOCK_1D = 16384
 BLOCK_2D = 4096
-# regime colours (Okabe-Ito, colour-blind safe); divergent is dark grey, not black, so
-# that the black-on-white boundary lines stay visible on it
-COLORS = ["#009E73", "#E69F00", "#56B4E9", "#D55E00", "#CC79A7", "#595959"]
-LABELS = {
-    "da": "DA fixed point",
-    "spurious": "spurious fixed point",
-    "periodic": "periodic",
-    "chaotic": "chaotic (Λ > 0)",
-    "aperiodic": "aperiodic / unresolved",
-    "divergent": "divergent",
-}
 # The iterative-DA reference points (r = 0.05, λ = 0.01, w0 = 1) and their quoted values.
 THEORY_POINTS = [
     (1.0, 0.06, "w* ≈ −0.45"),
@@ -91,115 +87,45 @@ def build_parser() -> argparse.ArgumentParser:
         "python -m sims.da_atlas",
         "Phase diagrams, bifurcation diagram and Lyapunov exponents of DA maps.",
     )
-    p.add_argument(
-        "--n", type=bounded(int, low=8), default=512, help="side of the 1-D grids (points, >= 8)"
-    )
-    p.add_argument(
-        "--n2d", type=bounded(int, low=8), default=256, help="side of the 2-D grid (points, >= 8)"
-    )
-    p.add_argument(
-        "--n-bif",
-        type=bounded(int, low=8),
-        default=1024,
-        help="f values of the bifurcation diagram (>= 8)",
-    )
-    p.add_argument(
-        "--iters",
-        type=bounded(int, low=256),
-        default=2048,
-        help="iterations per orbit, transient plus recorded (>= 256)",
-    )
-    p.add_argument(
-        "--record",
-        type=bounded(int, low=192),
-        default=256,
-        help="recorded iterations per orbit, >= 128 + 2 --max-period and < --iters",
-    )
-    p.add_argument(
-        "--max-period",
-        type=bounded(int, low=1, high=32),
-        default=32,
-        help="longest cycle detected as periodic, in [1, 32]",
-    )
-    p.add_argument(
-        "--r",
-        type=bounded(float, low=0, high=1, low_inclusive=False),
-        default=0.05,
-        help="retain pull r of the per-coordinate map, in (0, 1]",
-    )
-    p.add_argument(
-        "--lam",
-        type=_rate(MAX_LAM),
-        default=0.01,
-        help=f"ridge lambda per half-step, in (0, {MAX_LAM:g}]",
-    )
-    p.add_argument(
-        "--w0",
-        type=bounded(float, low=-20, high=20),
-        default=1.0,
-        help="start of every per-coordinate orbit, in [-20, 20]",
-    )
-    p.add_argument(
-        "--eta-min",
-        type=_rate(MAX_ETA),
-        default=0.1,
-        help=f"smallest step size eta of the grids (log axis), in (0, {MAX_ETA:g}]",
-    )
-    p.add_argument(
-        "--eta-max",
-        type=_rate(MAX_ETA),
-        default=100.0,
-        help=f"largest step size eta of the grids (log axis), in (--eta-min, {MAX_ETA:g}]",
-    )
-    p.add_argument(
-        "--fr-max",
-        type=_rate(MAX_FR),
-        default=8.0,
-        help=f"largest forget/retain ratio f/r of the grids, in (0, {MAX_FR:g}]",
-    )
-    p.add_argument(
-        "--fr",
-        type=_rate(MAX_FR),
-        default=2.0,
-        help=f"f/r of the (eta, lambda) plane, in (0, {MAX_FR:g}]",
-    )
-    p.add_argument(
-        "--lam-min",
-        type=_rate(MAX_LAM),
-        default=1e-3,
-        help=f"smallest lambda of the (eta, lambda) plane (log axis), in (0, {MAX_LAM:g}]",
-    )
-    p.add_argument(
-        "--lam-max",
-        type=_rate(MAX_LAM),
-        default=1.0,
-        help=f"largest lambda of the (eta, lambda) plane, in (--lam-min, {MAX_LAM:g}]",
-    )
-    p.add_argument(
-        "--bif-eta",
-        type=_rate(MAX_ETA),
-        nargs="+",
-        default=[1.0, 0.1],
-        help=f"step size(s) eta of the bifurcation diagrams, each in (0, {MAX_ETA:g}]",
-    )
-    p.add_argument(
-        "--rho",
-        type=bounded(float, low=0, high=1, high_inclusive=False),
-        default=0.8,
-        help="correlation rho of the 2-D block, in [0, 1)",
-    )
-    p.add_argument(
-        "--alpha-max",
-        type=_rate(MAX_ALPHA),
-        default=0.4,
-        help=f"largest alpha = |S_j| / |S_i| of the 2-D block grid, in (0, {MAX_ALPHA:g}]",
-    )
-    p.add_argument(
-        "--chunk", type=positive_int, default=4096, help="orbits per vmapped chunk (>= 1)"
-    )
+    # fmt: off
+    add_flags(p, [
+        ("--n", bounded(int, low=8), 512, "side of the 1-D grids (points, >= 8)"),
+        ("--n2d", bounded(int, low=8), 256, "side of the 2-D grid (points, >= 8)"),
+        ("--n-bif", bounded(int, low=8), 1024, "f values of the bifurcation diagram (>= 8)"),
+        ("--iters", bounded(int, low=256), 2048,
+         "iterations per orbit, transient plus recorded (>= 256)"),
+        ("--record", bounded(int, low=192), 256,
+         "recorded iterations per orbit, >= 128 + 2 --max-period and < --iters"),
+        ("--max-period", bounded(int, low=1, high=32), 32,
+         "longest cycle detected as periodic, in [1, 32]"),
+        ("--r", bounded(float, low=0, high=1, low_inclusive=False), 0.05,
+         "retain pull r of the per-coordinate map, in (0, 1]"),
+        ("--lam", _rate(MAX_LAM), 0.01, f"ridge lambda per half-step, in (0, {MAX_LAM:g}]"),
+        ("--w0", bounded(float, low=-20, high=20), 1.0,
+         "start of every per-coordinate orbit, in [-20, 20]"),
+        ("--eta-min", _rate(MAX_ETA), 0.1,
+         f"smallest step size eta of the grids (log axis), in (0, {MAX_ETA:g}]"),
+        ("--eta-max", _rate(MAX_ETA), 100.0,
+         f"largest step size eta of the grids (log axis), in (--eta-min, {MAX_ETA:g}]"),
+        ("--fr-max", _rate(MAX_FR), 8.0,
+         f"largest forget/retain ratio f/r of the grids, in (0, {MAX_FR:g}]"),
+        ("--fr", _rate(MAX_FR), 2.0, f"f/r of the (eta, lambda) plane, in (0, {MAX_FR:g}]"),
+        ("--lam-min", _rate(MAX_LAM), 1e-3,
+         f"smallest lambda of the (eta, lambda) plane (log axis), in (0, {MAX_LAM:g}]"),
+        ("--lam-max", _rate(MAX_LAM), 1.0,
+         f"largest lambda of the (eta, lambda) plane, in (--lam-min, {MAX_LAM:g}]"),
+        ("--bif-eta", _rate(MAX_ETA), [1.0, 0.1],
+         f"step size(s) eta of the bifurcation diagrams, each in (0, {MAX_ETA:g}]",
+         dict(nargs="+")),
+        ("--rho", bounded(float, low=0, high=1, high_inclusive=False), 0.8,
+         "correlation rho of the 2-D block, in [0, 1)"),
+        ("--alpha-max", _rate(MAX_ALPHA), 0.4,
+         f"largest alpha = |S_j| / |S_i| of the 2-D block grid, in (0, {MAX_ALPHA:g}]"),
+        ("--chunk", positive_int, 4096, "orbits per vmapped chunk (>= 1)"),
+    ])
+    # fmt: on
     p.add_argument("--x64", action="store_true", help="float64 instead of float32")
-    add_output_flags(p)
-    add_devices_flag(p)
+    add_run_flags(p)
     return p
 
 
@@ -212,7 +138,7 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         parser.error("argument --record: must be smaller than --iters")
     if args.record < 128 + 2 * args.max_period:
         parser.error("argument --record: must be at least 128 + 2 * --max-period")
-    check_representable(parser, args, "float64" if args.x64 else "float32")
+    check_representable(parser, args, dtype_name(args.x64))
     size = 8 if args.x64 else 4
     # per grid point: the classifier's inputs and outputs, and the figure's mesh cell
     # (6 per-coordinate panels and the period map; 3 block panels)
@@ -282,40 +208,12 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     eta = np.geomspace(args.eta_min, args.eta_max, args.n)
     fr = np.linspace(0.0, args.fr_max, args.n)
     lams = np.geomspace(args.lam_min, args.lam_max, args.n)
-    timings: dict[str, float] = {}
     panels: dict[str, np.ndarray] = {}
     periods: dict[str, np.ndarray] = {}
     n_bif_runs = 2 * args.n_bif * len(args.bif_eta)
     total = 4 * args.n**2 + 2 * args.n + n_bif_runs + 2 * args.n2d**2 + args.n2d + 10
-    bar = progress_bar(total=total, desc="da_atlas", unit="orbit", disable=args.no_progress)
-
-    def timed(name: str, fn: Any, units: int) -> Any:
-        bar.set_description(name)
-        t0 = time.perf_counter()
-        res = fn()
-        jax.block_until_ready(res)
-        timings[name] = time.perf_counter() - t0
-        bar.update(units)
-        return res
-
-    def by_rows(name: str, fn: Any, rows: np.ndarray, n_cols: int, block: int) -> Any:
-        """fn over consecutive blocks of ``rows`` (the grid's first axis), one bar tick each.
-
-        Every block has the same length (the last is padded), so each grid compiles once.
-        """
-        bar.set_description(name)
-        t0 = time.perf_counter()
-        step = max(1, min(len(rows), block // n_cols))
-        parts = []
-        for lo in range(0, len(rows), step):
-            part = rows[lo : lo + step]
-            k = len(part)
-            part = np.concatenate([part, np.repeat(part[-1:], step - k)])
-            res = jax.block_until_ready(fn(part))
-            parts.append(jax.tree_util.tree_map(lambda a, k=k: np.asarray(a)[:k], res))
-            bar.update(k * n_cols)
-        timings[name] = time.perf_counter() - t0
-        return jax.tree_util.tree_map(lambda *a: np.concatenate(a), *parts)
+    stages = StageTimer(total, "da_atlas", unit="orbit", disable=args.no_progress)
+    timed, by_rows = stages.call, stages.rows
 
     for scheme in ("iterative", "simultaneous"):
         res = by_rows(
@@ -423,18 +321,31 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
             }
         )
 
-    bar.close()
+    stages.close()
     bounds = _boundaries(r, lam)
+    flips = (_flip_eta(r, fr, lam), _flip_eta(r, args.fr, lams))
     with stage("drawing figures", disable=args.no_progress):
-        figs = _figures(
-            args, out, aj.theory.REGIMES, eta, fr, lams, panels, f_bif, bif, eta2, alpha, bounds
+        figs = report.figures(
+            args,
+            out,
+            aj.theory.REGIMES,
+            eta,
+            fr,
+            lams,
+            panels,
+            f_bif,
+            bif,
+            eta2,
+            alpha,
+            bounds,
+            flips,
         )
-        figs.append(_period_figure(args, out, eta, fr, periods["iterative"], bounds))
+        figs.append(report.period_figure(args, out, eta, fr, periods["iterative"], bounds))
     cyc = periods["iterative"][panels["iterative_eta_fr"] == aj.theory.REGIMES.index("periodic")]
     period_counts = {int(p): int(c) for p, c in zip(*np.unique(cyc, return_counts=True))}
     summary = {
         "study": STUDY,
-        "dtype": "float64" if args.x64 else "float32",
+        "dtype": dtype_name(args.x64),
         "params": study_config(args),
         "regimes": list(aj.theory.REGIMES),
         "fractions": {k: _counts(v, aj.theory.REGIMES) for k, v in panels.items()},
@@ -453,224 +364,18 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         },
         "figures": [Path(f).name for f in figs],
     }
-    return summary, timings
-
-
-def regime_panel(ax, x, y, codes, regimes, *, logx=False) -> None:
-    from matplotlib.colors import BoundaryNorm, ListedColormap
-
-    cmap = ListedColormap(COLORS)
-    norm = BoundaryNorm(np.arange(-0.5, len(regimes) + 0.5), cmap.N)
-    ax.pcolormesh(x, y, codes, cmap=cmap, norm=norm, shading="nearest", rasterized=True)
-    ax.set_yscale("log")
-    if logx:
-        ax.set_xscale("log")
-
-
-# Boundary lines: black with a white halo, so they read on every regime colour.
-LINES = {
-    "case12": dict(ls="-", lw=1.0, label="f = r: case 1 | 2 (a second stationary point appears)"),
-    "case23": dict(ls="-", lw=2.2, label="case 2 | 3 with ridge 2λ: no stationary point beyond"),
-    "case23_lam": dict(ls=":", lw=1.6, label="case 2 | 3 with ridge λ (for comparison)"),
-    "curv": dict(ls="--", lw=1.4, label="η·L''(w_DA) = 2: the DA minimum turns unstable"),
-    "ridge": dict(ls="-.", lw=1.2, label="ridge instability: η = 2/λ (iterative), 1/λ (simult.)"),
-}
-
-
-def line_style(kind: str) -> dict[str, Any]:
-    import matplotlib.patheffects as pe
-
-    kw = {k: v for k, v in LINES[kind].items() if k != "label"}
-    halo = [pe.withStroke(linewidth=kw["lw"] + 2.0, foreground="white")]
-    return dict(color="black", path_effects=halo, **kw)
-
-
-def line_handles(kinds) -> list[Any]:
-    from matplotlib.lines import Line2D
-
-    return [Line2D([], [], label=LINES[k]["label"], **line_style(k)) for k in kinds]
-
-
-def regime_handles(regimes) -> list[Any]:
-    from matplotlib.patches import Patch
-
-    return [Patch(color=c, label=LABELS[n]) for c, n in zip(COLORS, regimes)]
-
-
-def _period_figure(args, out, eta, fr, period, bounds) -> str:
-    """The period of every cyclic orbit of iterative DA over (f/r, η) (1 = fixed point)."""
-    from matplotlib.colors import BoundaryNorm, ListedColormap
-    from matplotlib.patches import Patch
-
-    from sims import _figures as F
-
-    # Discrete classes: the small periods one by one, the long ones in octaves.
-    edges = [1, 2, 3, 4, 5, 9, 17, 33]
-    names = ["1 (fixed point)", "2", "3", "4", "5–8", "9–16", "17–32"]
-    colors = [F.GREEN, F.SKY, F.BLUE, F.ORANGE, F.VERMILLION, F.PURPLE, F.BLACK]
-    keep = [i for i in range(len(names)) if edges[i] <= args.max_period]
-    edges = [edges[i] for i in keep] + [args.max_period + 1]
-    names = [names[i] for i in keep]
-    colors = [colors[i] for i in keep]
-    cmap = ListedColormap(colors)
-    norm = BoundaryNorm(edges, cmap.N)
-    fig, axes = F.subplots(1, 1, panel=(6.4, 4.4))
-    ax = axes[0, 0]
-    shown = np.where(period > 0, period, np.nan).astype(float)
-    ax.set_facecolor(F.LIGHT)
-    ax.pcolormesh(fr, eta, shown, cmap=cmap, norm=norm, shading="nearest", rasterized=True)
-    ax.axvline(bounds["fr_case12"], **line_style("case12"))
-    ax.axvline(bounds["fr_case23_2lam"], **line_style("case23"))
-    ax.set(yscale="log", xlabel="f / r", ylabel="η (step size)", ylim=(eta[0], eta[-1]))
-    ax.set_title(
-        f"Iterative DA: period of the orbit it settles on (λ = {args.lam:g}, r = {args.r:g})"
-    )
-    handles = [Patch(color=c, label=f"period {n}") for c, n in zip(colors, names)]
-    handles.append(Patch(color=F.LIGHT, label="no cycle (chaotic, aperiodic or divergent)"))
-    handles += line_handles(["case12", "case23"])
-    F.legend_below(fig, handles, ncol=2)
-    return str(save_figure(fig, out / "periods.png"))
-
-
-def _figures(args, out, regimes, eta, fr, lams, panels, f_bif, bif, eta2, alpha, bounds):
-    from sims import _figures as F
-
-    r, lam = args.r, args.lam
-    files = []
-    # ---------------------------------------------------------------- phase diagrams
-    fig, axes = F.subplots(2, 3, panel=(4.0, 3.2), sharey=True)
-    titles = {
-        "iterative": "iterative DA",
-        "simultaneous": "simultaneous DA",
-        "flow": "gradient flow",
-    }
-    flip_fr = _flip_eta(r, fr, lam)
-    flip_lam = _flip_eta(r, args.fr, lams)
-    for j, scheme in enumerate(("iterative", "simultaneous", "flow")):
-        ax = axes[0, j]
-        regime_panel(ax, fr, eta, panels[f"{scheme}_eta_fr"], regimes)
-        ax.axvline(bounds["fr_case12"], **line_style("case12"))
-        ax.axvline(bounds["fr_case23_2lam"], **line_style("case23"))
-        ax.axvline(bounds["fr_case23_lam"], **line_style("case23_lam"))
-        if scheme != "flow":  # the flow has no step size
-            ax.plot(fr, flip_fr, **line_style("curv"))
-            ax.axhline(2 / lam if scheme == "iterative" else 1 / lam, **line_style("ridge"))
-        ax.set_ylim(eta[0], eta[-1])
-        ax.set_xlabel("f / r")
-        ax.set_title(f"{titles[scheme]}: λ = {lam:g}")
-        ax = axes[1, j]
-        regime_panel(ax, lams, eta, panels[f"{scheme}_eta_lam"], regimes, logx=True)
-        if args.fr > 1:
-            ax.axvline(np.e * r * (args.fr - 1) / 2, **line_style("case23"))
-            ax.axvline(np.e * r * (args.fr - 1), **line_style("case23_lam"))
-        if scheme != "flow":
-            ax.plot(lams, flip_lam, **line_style("curv"))
-            ridge = (2 if scheme == "iterative" else 1) / lams
-            ax.plot(lams, ridge, **line_style("ridge"))
-        ax.set_ylim(eta[0], eta[-1])
-        ax.set_xlabel("λ (ridge per half-step)")
-        ax.set_title(f"{titles[scheme]}: f/r = {args.fr:g}")
-    for ax in axes[:, 0]:
-        ax.set_ylabel("η (step size)")
-    fig.suptitle(f"Long-run behaviour of descent–ascent from w0 = {args.w0:g}, r = {r:g}")
-    F.legend_below(
-        fig,
-        regime_handles(regimes) + line_handles(LINES),
-        ncol=3,
-        note="Simultaneous DA is gradient descent on L_DA with ridge 2λ; the flow is its "
-        "small-step limit and has no η (its rows repeat).",
-    )
-    files.append(str(save_figure(fig, out / "phase_diagrams.png")))
-
-    # ---------------------------------------------------------------- bifurcation diagram
-    fig, axes = F.subplots(
-        2,
-        len(bif),
-        panel=(5.0, 2.6),
-        sharex=True,
-        gridspec_kw={"height_ratios": [2, 1]},
-    )
-    for j, (e, (orbit, codes, lyap)) in enumerate(bif.items()):
-        ax = axes[0, j]
-        shown = codes != regimes.index("divergent")
-        ff = np.repeat(f_bif[shown], orbit.shape[1])
-        ax.scatter(ff, orbit[shown].ravel(), s=0.05, c="k", alpha=0.5, rasterized=True)
-        for f0, ls in ((r, "-"), (r + 2 * lam / np.e, "--")):
-            for a in axes[:, j]:
-                a.axvline(f0, color=F.VERMILLION, lw=0.9, ls=ls)
-        ax.set_ylabel("orbit points $w_t$")
-        ax.set_title(f"iterative DA, η = {e:g} (r = {r:g}, λ = {lam:g})")
-        lo = np.nanpercentile(orbit[shown], 0.5) if shown.any() else -1
-        hi = np.nanpercentile(orbit[shown], 99.5) if shown.any() else 1
-        ax.set_ylim(lo - 0.5, hi + 0.5)
-        ax = axes[1, j]
-        ax.plot(f_bif, lyap, lw=0.9, color=F.BLUE)
-        ax.axhline(0, color="k", lw=0.6)
-        ax.set_ylabel("Lyapunov exponent Λ")
-        ax.set_xlabel("f")
-    from matplotlib.lines import Line2D
-
-    F.legend_below(
-        fig,
-        [
-            Line2D([], [], color=F.VERMILLION, lw=0.9, label="f = r: case 1 | 2"),
-            Line2D([], [], color=F.VERMILLION, lw=0.9, ls="--", label="f = r + 2λ/e: case 2 | 3"),
-        ],
-        note="Top: the last 128 points of each orbit (divergent orbits left out). Bottom: "
-        "Λ > 0 is chaos.",
-    )
-    files.append(str(save_figure(fig, out / "bifurcation.png")))
-
-    # ---------------------------------------------------------------- 2-D block
-    fig, axes = F.subplots(1, 3, panel=(4.0, 3.2), sharey=True)
-    for j, scheme in enumerate(("iterative", "simultaneous", "flow")):
-        ax = axes[0, j]
-        regime_panel(ax, alpha, eta2, panels[f"block2d_{scheme}"], regimes)
-        ax.set_xlabel("α = |S_j| / |S_i|")
-        ax.set_title(f"{titles[scheme]}, ε = {args.rho:g}")
-    axes[0, 0].set_ylabel("η (step size)")
-    fig.suptitle(
-        f"Cross-correlated block: w0 = (1, 1), |S_i| = 50, |R| = 900, |F| = 100, λ = {lam:g}"
-    )
-    F.legend_below(fig, regime_handles(regimes), ncol=6)
-    files.append(str(save_figure(fig, out / "block2d.png")))
-    return files
+    return summary, stages.timings
 
 
 @cli
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    configure_devices(args.devices)  # before JAX starts: one CPU device per core
-    _check(parser, args)
+    args = parse_flags(parser, argv, _check)
     out = open_output(parser, args.out, STUDY, args.overwrite)
     use_headless_matplotlib()
     t0 = time.perf_counter()
     summary, timings = run(args, out.dir)
-    regimes = summary["regimes"]
-    rows = [[k] + [v[n] for n in regimes] for k, v in summary["fractions"].items()]
-    table = "## Fraction of each regime per panel\n\n" + markdown_table(
-        ["panel", *regimes], rows, floatfmt=".3f"
-    )
-    trows = [
-        [
-            t["eta"],
-            t["f"],
-            t["regime"],
-            t["period"],
-            t["orbit_min"],
-            t["orbit_max"],
-            t["lyapunov"],
-            t["stated"],
-        ]
-        for t in summary["theory_points"]
-    ]
-    table += "\n## Reference points of the iterative DA map (r = 0.05, λ = 0.01, w0 = 1)\n\n"
-    table += markdown_table(
-        ["η", "f", "regime", "period", "orbit min", "orbit max", "Lyapunov", "expected"],
-        trows,
-        floatfmt=".4g",
-    )
+    table = report.table(summary)
     write_text(out / "table.md", table)
     compute = float(sum(timings.values()))
     wall = time.perf_counter() - t0

@@ -32,30 +32,36 @@ from typing import Any
 
 import numpy as np
 
+from sims import _logreg_divergence_report as report
 from sims._common import (
     EXIT_DIVERGED,
-    SEED_MAX,
-    add_output_flags,
+    add_flags,
+    add_run_flags,
     bounded,
     check_memory,
     check_representable,
     cli,
+    da_method_flag,
     exit_script,
+    lam_flag,
+    loss_flag,
+    lr_flag,
     make_parser,
-    markdown_table,
+    noise_flag,
     open_output,
+    parse_flags,
     positive_int,
     progress,
     run_info,
     save_figure,
-    seed_int,
+    seed_flag,
     stage,
+    sweep_with_bar,
     unit_interval_open_right,
     use_headless_matplotlib,
     write_json,
     write_text,
 )
-from sims._devices import add_devices_flag, configure_devices
 
 STUDY = "logreg_divergence"
 RHO_GRID = np.round(np.arange(0.025, 0.9751, 0.025), 4)  # exact window scans, rho panel
@@ -78,76 +84,32 @@ def build_parser() -> argparse.ArgumentParser:
         "Cross-correlated block (paper Sec. 5.1.2, Lemmas 6-10, Fig. 4): exact pretrained, "
         "oracle and DA points, the detrimental alpha-window, and a simulated DA sweep.",
     )
-    p.add_argument(
-        "--rho",
-        type=unit_interval_open_right,
-        nargs="+",
-        default=[0.8],
-        help="correlation strength(s) epsilon of the block, each in [0, 1)",
-    )
-    p.add_argument(
-        "--alpha",
-        type=bounded(float, low=0.0, high=MAX_ALPHA),
-        default=0.05,
-        help="forget-block size as a fraction of the retain block, alpha = |S_j| / |S_i|, "
-        f"in [0, {MAX_ALPHA:g}] and at most --n-forget / --block-size",
-    )
-    p.add_argument(
-        "--lam",
-        type=bounded(float, low=0.0, high=MAX_LAM, low_inclusive=False),
-        default=0.01,
-        help=f"ridge strength lambda, in (0, {MAX_LAM:g}]",
-    )
-    p.add_argument(
-        "--block-size",
-        type=positive_int,
-        default=50,
-        help="retain-block size |S_i| (samples, >= 1); the forget block has alpha |S_i|",
-    )
-    p.add_argument(
-        "--n-retain",
-        type=positive_int,
-        default=900,
-        help="retain-set size |R| (samples, >= --block-size); the rest is orthogonal filler",
-    )
-    p.add_argument(
-        "--n-forget",
-        type=positive_int,
-        default=100,
-        help="forget-set size |F| (samples, >= alpha --block-size)",
-    )
-    p.add_argument(
-        "--loss", choices=("exp", "logistic"), default="exp", help="margin loss of every stage"
-    )
-    p.add_argument(
-        "--method",
-        choices=("simultaneous", "iterative"),
-        default="simultaneous",
-        help="DA method simulated from the pretrained model",
-    )
-    p.add_argument("--seeds", type=positive_int, default=1024, help="simulated seeds (>= 1)")
-    p.add_argument(
-        "--noise",
-        type=bounded(float, low=0.0, high=MAX_NOISE),
-        default=0.05,
-        help=f"standard deviation of the feature noise added per seed, in [0, {MAX_NOISE:g}]",
-    )
-    p.add_argument(
-        "--steps",
-        type=positive_int,
-        default=1000,
-        help="gradient steps for pretraining, retraining and DA each (>= 1)",
-    )
-    p.add_argument(
-        "--lr",
-        type=bounded(float, low=0.0, high=MAX_LR, low_inclusive=False),
-        default=10.0,
-        help=f"step size, in (0, {MAX_LR:g}]; the objectives are averages with ridge ~lambda, "
-        "so O(10) is stable",
-    )
-    p.add_argument("--seed", type=seed_int, default=0, help=f"PRNG seed, in [0, {SEED_MAX}]")
-    add_output_flags(p)
-    add_devices_flag(p)
+    # fmt: off
+    add_flags(p, [
+        ("--rho", unit_interval_open_right, [0.8],
+         "correlation strength(s) epsilon of the block, each in [0, 1)", dict(nargs="+")),
+        ("--alpha", bounded(float, low=0.0, high=MAX_ALPHA), 0.05,
+         "forget-block size as a fraction of the retain block, alpha = |S_j| / |S_i|, "
+         f"in [0, {MAX_ALPHA:g}] and at most --n-forget / --block-size"),
+        lam_flag(MAX_LAM),
+        ("--block-size", positive_int, 50,
+         "retain-block size |S_i| (samples, >= 1); the forget block has alpha |S_i|"),
+        ("--n-retain", positive_int, 900,
+         "retain-set size |R| (samples, >= --block-size); the rest is orthogonal filler"),
+        ("--n-forget", positive_int, 100, "forget-set size |F| (samples, >= alpha --block-size)"),
+        loss_flag(),
+        da_method_flag("DA method simulated from the pretrained model"),
+        ("--seeds", positive_int, 1024, "simulated seeds (>= 1)"),
+        noise_flag(MAX_NOISE, 0.05, "standard deviation of the feature noise added per seed, "
+                   f"in [0, {MAX_NOISE:g}]"),
+        ("--steps", positive_int, 1000,
+         "gradient steps for pretraining, retraining and DA each (>= 1)"),
+        lr_flag(MAX_LR, f"step size, in (0, {MAX_LR:g}]; the objectives are averages with "
+                "ridge ~lambda, so O(10) is stable"),
+        seed_flag(),
+    ])
+    # fmt: on
+    add_run_flags(p)
     return p
 
 
@@ -198,7 +160,7 @@ def _exact(rho: float, args: argparse.Namespace) -> dict[str, Any]:
     alphas = jnp.linspace(a_max / N_ALPHA, a_max, N_ALPHA)  # same shape as the rho panel:
     scan = aj.theory.window_scan(block, alphas, grid_size=256)  # one compilation serves both
     exact_window = aj.theory.window_edges(alphas, scan.ordered)
-    lemma_lo, lemma_hi = a9, min(a10, a_exist)
+    lemma_lo, lemma_hi = (float(v) for v in aj.theory.lemma_window(block))
     lemma_empty = not (lemma_lo <= lemma_hi)
     return {
         "exact": {
@@ -317,16 +279,13 @@ def _simulate(rho: float, args: argparse.Namespace, disable: bool) -> dict[str, 
         }
 
     keys = jax.random.split(jax.random.key(args.seed), args.seeds)
-    chunk = min(args.seeds, CHUNK)
-    n_chunks = -(-args.seeds // chunk)
-    run = jax.jit(jax.vmap(one_seed))
-    parts = []
-    for c in progress(range(n_chunks), desc=f"simulate rho={rho:g}", disable=disable):
-        k = keys[c * chunk : (c + 1) * chunk]
-        if k.shape[0] < chunk:  # pad the last chunk so the compiled shape is reused
-            k = jnp.concatenate([k, keys[: chunk - k.shape[0]]])
-        parts.append(jax.tree_util.tree_map(np.asarray, run(k)))
-    out = {name: np.concatenate([p[name] for p in parts])[: args.seeds] for name in parts[0]}
+    desc = f"simulate rho={rho:g}"
+    every = min(args.seeds, CHUNK)
+    # one compiled vmap per block of seeds at XLA's default vector width: bit for bit the
+    # results of a plain jit(vmap) per block
+    narrow = {"xla_cpu_prefer_vector_width": 256}
+    opts = dict(chunk_size=None, compiler_options=narrow, unit="seed", disable=disable)
+    out = sweep_with_bar(one_seed, keys, every=every, desc=desc, **opts)
     dist = out["dist"]
     farther = dist[:, -1] > dist[:, 0]
     return {
@@ -354,242 +313,10 @@ def _simulate(rho: float, args: argparse.Namespace, disable: bool) -> dict[str, 
     }
 
 
-# ----------------------------------------------------------------------------- reporting
-def _fmt(v: float | None, spec: str = ".4f") -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "—"
-    return format(v, spec)
-
-
-def _table(rho: float, res: dict[str, Any], args: argparse.Namespace) -> str:
-    ex, th, win, sim = res["exact"], res["thresholds"], res["window"], res["simulation"]
-    rows = []
-    for name, key, dist in (
-        ("pretrained", "pretrained", ex["dist_pretrained_oracle"]),
-        ("oracle", "oracle", 0.0),
-        ("DA", "da", ex["dist_da_oracle"]),
-    ):
-        p = ex[key]
-        if p is None:
-            rows.append([name, "—", "—", "—", "—", "diverges"])
-        else:
-            (wi, wj), (x, y) = p["weights"], p["margins"]
-            rows.append([name, _fmt(wi), _fmt(wj), _fmt(x), _fmt(y), _fmt(dist)])
-    head = (
-        f"### rho = {rho:g} (alpha = {args.alpha:g}, lambda = {args.lam:g}, |S_i| = "
-        f"{args.block_size}, |R| = {args.n_retain}, |F| = {args.n_forget}, loss = {args.loss})\n\n"
-    )
-    table = markdown_table(
-        ["model", "w_i", "w_j", "retain margin x", "forget margin y", "dist to oracle"], rows
-    )
-    ordered = "yes: DA is detrimental" if ex["ordered"] else "no"
-    exact_w = win["exact"]
-    lemma_w = win["lemma"]
-    lines = [
-        f"- DA stationary point exists: {'yes' if ex['da_stationary'] else 'no'}; "
-        f"ordered (x_DA <= x_D <= x_R and y_DA <= y_D <= y_R): {ordered}",
-        f"- Lemma 9 (DA <= pretrained) needs alpha >= {_fmt(th['lemma9_alpha'])}; "
-        f"Lemma 10 (oracle >= pretrained) holds for alpha <= {_fmt(th['lemma10_alpha'])}",
-        f"- no DA stationary point for alpha > {_fmt(th['da_existence_alpha'])} "
-        f"(Lemma 8 proves it beyond {_fmt(th['lemma8_nonexistence_alpha'])})",
-        "- detrimental alpha-window (exact, grid step "
-        f"{win['alpha_grid_step']:.2g}): "
-        + ("empty" if exact_w is None else f"[{exact_w[0]:.4f}, {exact_w[1]:.4f}]"),
-        "- lemma window [Lemma 9, min(Lemma 10, DA existence)]: "
-        + (
-            "EMPTY (Lemma 9's threshold lies beyond Lemma 10 or where DA has no stationary point)"
-            if lemma_w is None
-            else f"[{lemma_w[0]:.4f}, {lemma_w[1]:.4f}]"
-        ),
-        f"- simulation ({args.method} DA, {args.seeds} seeds, noise {args.noise:g}, "
-        f"{sim['steps']} steps, lr {args.lr:g}): "
-        + (
-            "not compared: the reference models diverged (see below)"
-            if _reference_diverged(sim)
-            else f"{sim['farther_count']} of {args.seeds} seeds "
-            f"({100 * sim['farther_fraction']:.1f}%) end farther from their oracle than they "
-            "started"
-        ),
-        f"- diverged (|w| > 1e6 or non-finite): pretraining {sim['pretrain_diverged_count']}, "
-        f"oracle (retraining) {sim['oracle_diverged_count']}, DA {sim['diverged_count']} "
-        f"of {args.seeds} seeds",
-    ]
-    warn = ""
-    if _reference_diverged(sim):
-        warn = (
-            f"**Reference models diverged** (pretraining in {sim['pretrain_diverged_count']}, "
-            f"the oracle in {sim['oracle_diverged_count']} of {args.seeds} seeds): lower --lr "
-            "or --lam; the simulated distances compare against garbage.\n\n"
-        )
-    return head + warn + table + "\n" + "\n".join(lines) + "\n"
-
-
-def _reference_diverged(sim: dict[str, Any]) -> bool:
-    return bool(sim["pretrain_diverged_count"] or sim["oracle_diverged_count"])
-
-
-def _margin(path: np.ndarray, rho: float) -> tuple[np.ndarray, np.ndarray]:
-    return path[..., 0] + rho * path[..., 1], rho * path[..., 0] + path[..., 1]
-
-
-def _draw_window(ax: Any, wv: dict[str, Any], marks: list[tuple[float, float]]) -> None:
-    from sims import _figures as F
-
-    rho = np.asarray(wv["rho"])
-    fine = np.asarray(wv["rho_fine"])
-    lo, hi = np.asarray(wv["exact_lo"], float), np.asarray(wv["exact_hi"], float)
-    ax.fill_between(
-        rho, lo, hi, color=F.ROLE["da"], alpha=0.3, lw=0, label="exact detrimental window"
-    )
-    exist = np.asarray(wv["no_da_from"], float)
-    ax.plot(rho, exist, "--", color=F.BLACK, label="no DA stationary point above")
-    a9, a10 = np.asarray(wv["lemma9"]), np.asarray(wv["lemma10"])
-    ax.plot(fine, a9, color=F.BLUE, label="Lemma 9 threshold")
-    ax.plot(fine, a10, color=F.GREEN, label="Lemma 10 threshold")
-    exist_fine = np.interp(fine, rho, np.where(np.isnan(exist), np.inf, exist))
-    top = np.fmin(a10, exist_fine)
-    ok = a9 <= top
-    if ok.any():
-        ax.fill_between(
-            fine,
-            a9,
-            top,
-            where=ok,
-            interpolate=True,
-            color=F.BLUE,
-            alpha=0.3,
-            lw=0,
-            label="lemma window (non-empty)",
-        )
-    else:
-        ax.plot([], [], " ", label="lemma window: empty for every $\\varepsilon$")
-    for r, a in marks:
-        ax.plot([r], [a], "*", color=F.BLACK, ms=11, label="this run")
-    ymax = np.nanmax(np.concatenate([hi, exist, a10]))
-    ax.set_ylim(0, 1.1 * ymax)
-    ax.set_xlim(0, 1)
-    ax.set_xlabel(r"correlation $\varepsilon$ (--rho)")
-    ax.set_ylabel(r"$\alpha = |S_j|/|S_i|$")
-    ax.set_title(r"$\alpha$-window vs $\varepsilon$ (paper Fig. 4)")
-
-
-def _figure(rho: float, res: dict[str, Any], wv: dict[str, Any], args: argparse.Namespace) -> Any:
-    from sims import _figures as F
-
-    ex, sim = res["exact"], res["simulation"]
-    fig, axes = F.subplots(1, 3, panel=(4.0, 3.3))
-    ax = axes[0, 0]
-    c_da = F.ROLE["simulation"]
-    for path in sim["_paths"]:
-        x, y = _margin(path, rho)
-        ax.plot(x, y, color=c_da, alpha=0.35, lw=0.8)
-    ax.plot([], [], color=c_da, label=f"{args.method} DA paths (one per seed)")
-    for key, color, label in (
-        ("pretrained", F.ROLE["pretrained"], "pretrained $w_D$ (exact)"),
-        ("oracle", F.ROLE["oracle"], "oracle $w_R$ (exact)"),
-        ("da", F.ROLE["da"], "DA stationary point (exact)"),
-    ):
-        if ex[key] is not None:
-            x, y = ex[key]["margins"]
-            ax.plot([x], [y], "o", color=color, ms=8, label=label, zorder=5)
-    pts = np.array([ex[k]["margins"] for k in ("pretrained", "oracle", "da") if ex[k]])
-    lo, hi = pts.min(0), pts.max(0)
-    if ex["da"] is None:  # DA diverges: show where the paths leave the frame
-        lo = lo - 1.0
-    pad = 0.15 * max(float(np.max(hi - lo)), 0.05)
-    ax.set_xlim(lo[0] - pad, hi[0] + pad)
-    ax.set_ylim(lo[1] - pad, hi[1] + pad)
-    ax.set_xlabel("retain margin $x$")
-    ax.set_ylabel("forget margin $y$")
-    ax.set_title("margin plane" if ex["da"] is not None else "margin plane (DA diverges)")
-    ax = axes[0, 1]
-    step = np.asarray(sim["step"])
-    d = sim["dist_to_oracle"]
-    ax.fill_between(
-        step, d["q05"], d["q95"], color=c_da, alpha=0.3, lw=0, label="DA: 5–95 % of seeds"
-    )
-    ax.plot(step, d["mean"], color=c_da, label="DA: mean of seeds")
-    ax.axhline(
-        ex["dist_pretrained_oracle"], color=F.ROLE["pretrained"], ls=":", label="exact $|w_D-w_R|$"
-    )
-    if ex["dist_da_oracle"] is not None:
-        ax.axhline(ex["dist_da_oracle"], color=F.ROLE["da"], ls=":", label="exact $|w_{DA}-w_R|$")
-    ax.set_xlabel("DA step")
-    ax.set_ylabel("distance to the seed's oracle")
-    ax.set_title(f"{100 * sim['farther_fraction']:.0f}% of seeds end farther than they started")
-    if np.nanmax(d["q95"]) > 50 * max(np.nanmin(d["q05"]), 1e-12):
-        ax.set_yscale("log")
-    _draw_window(axes[0, 2], wv, [(rho, args.alpha)])
-    lw, xw = res["window"]["lemma"], res["window"]["exact"]
-    fig.suptitle(
-        rf"$\varepsilon$ = {rho:g}, $\alpha$ = {args.alpha:g}, $\lambda$ = {args.lam:g}, "
-        f"{args.loss} loss"
-    )
-    F.legend_below(
-        fig,
-        ncol=4,
-        note=(
-            rf"At $\varepsilon$ = {rho:g}: exact detrimental window "
-            + ("empty" if xw is None else f"[{xw[0]:.3f}, {xw[1]:.3f}]")
-            + ", lemma window "
-            + ("empty" if lw is None else f"[{lw[0]:.3f}, {lw[1]:.3f}]")
-            + ". Left: each orange path is one seed's DA run from its pretrained model; the "
-            "dots are the exact points of the noise-free block."
-        ),
-    )
-    return fig
-
-
-def _combined_figure(results: dict[float, dict], wv: dict[str, Any], args: argparse.Namespace):
-    from sims import _figures as F
-
-    fig, axes = F.subplots(1, 2, panel=(4.6, 3.3))
-    colors = F.discrete_colors(len(results), lo=0.0, hi=0.85)
-    for (rho, res), c in zip(results.items(), colors):
-        sim = res["simulation"]
-        d = sim["dist_to_oracle"]
-        axes[0, 0].plot(sim["step"], d["mean"], color=c, label=rf"$\varepsilon$ = {rho:g}")
-        axes[0, 0].fill_between(sim["step"], d["q05"], d["q95"], color=c, alpha=0.2, lw=0)
-    axes[0, 0].set_xlabel("DA step")
-    axes[0, 0].set_ylabel("distance to the seed's oracle")
-    axes[0, 0].set_yscale("log")
-    axes[0, 0].set_title("mean and 5–95 % of seeds")
-    _draw_window(axes[0, 1], wv, [(r, args.alpha) for r in results])
-    F.legend_below(fig, ncol=4)
-    return fig
-
-
-def _summary(rho: float, res: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    sim = {k: v for k, v in res["simulation"].items() if not k.startswith("_")}
-    return {
-        "config": {
-            "rho": rho,
-            "alpha": args.alpha,
-            "lam": args.lam,
-            "block_size": args.block_size,
-            "n_retain": args.n_retain,
-            "n_forget": args.n_forget,
-            "loss": args.loss,
-            "method": args.method,
-            "seeds": args.seeds,
-            "noise": args.noise,
-            "steps": args.steps,
-            "lr": args.lr,
-            "seed": args.seed,
-        },
-        "exact": res["exact"],
-        "thresholds": res["thresholds"],
-        "window": res["window"],
-        "simulation": sim,
-    }
-
-
 @cli
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    configure_devices(args.devices)  # before JAX starts: one CPU device per core
-    _validate(parser, args)
+    args = parse_flags(parser, argv, _validate)
     out = open_output(parser, args.out, STUDY, args.overwrite)
 
     import jax
@@ -610,23 +337,23 @@ def main(argv: list[str] | None = None) -> int:
         res["simulation"] = _simulate(rho, args, disable)
         timings[f"rho={rho:g}"] = time.perf_counter() - ts
         results[rho] = res
-        table = _table(rho, res, args)
+        table = report.table(rho, res, args)
         tables.append(table)
-        summaries[rho] = _summary(rho, res, args)
+        summaries[rho] = report.summary(rho, res, args)
         if len(rhos) > 1:
             where = out.dir / f"rho={rho:g}"
             with stage(f"drawing rho={rho:g}/divergence.png", disable=disable):
-                save_figure(_figure(rho, res, wv, args), where / "divergence.png")
+                save_figure(report.figure(rho, res, wv, args), where / "divergence.png")
             write_text(where / "table.md", table)
             write_json(where / "summary.json", summaries[rho])
         print(table)
     if len(rhos) > 1:
         with stage("drawing divergence.png", disable=disable):
-            save_figure(_combined_figure(results, wv, args), out / "divergence.png")
+            save_figure(report.combined_figure(results, wv, args), out / "divergence.png")
         summary = {"rho": rhos, "by_rho": {f"{r:g}": summaries[r] for r in rhos}}
     else:
         with stage("drawing divergence.png", disable=disable):
-            save_figure(_figure(rhos[0], results[rhos[0]], wv, args), out / "divergence.png")
+            save_figure(report.figure(rhos[0], results[rhos[0]], wv, args), out / "divergence.png")
         summary = summaries[rhos[0]]
     write_json(out / "window_vs_rho.json", wv)
     write_text(out / "table.md", "\n".join(tables))
@@ -634,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     info = run_info(STUDY, argv, dtype="float64", timings_s=timings, wall_s=wall)
     final = out.finish(summary, info)
     print(f"wrote {final} ({wall:.1f} s)")
-    diverged = [r for r in rhos if _reference_diverged(results[r]["simulation"])]
+    diverged = [r for r in rhos if report.reference_diverged(results[r]["simulation"])]
     if diverged:
         print(
             "reference models diverged at rho = "

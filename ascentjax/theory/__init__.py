@@ -37,6 +37,7 @@ from ._lemma1 import lemma1_bound as lemma1_bound
 from ._lemma1 import lemma1_threshold as lemma1_threshold
 from ._lemma1 import lemma1_verdict as lemma1_verdict
 from ._lemma1 import tail_frequency as tail_frequency
+from ._lemma_window import lemma_window as lemma_window
 from ._one_coordinate import Corollary1Path as Corollary1Path
 from ._one_coordinate import OneCoordinateSolution as OneCoordinateSolution
 from ._one_coordinate import case_boundaries as case_boundaries
@@ -48,6 +49,7 @@ from ._one_coordinate import lemma5_bound as lemma5_bound
 from ._one_coordinate import one_coordinate_z as one_coordinate_z
 from ._one_coordinate import stationary_margin as stationary_margin
 from ._solve import solve as solve
+from ._stationarity import oracle_unconverged as oracle_unconverged
 
 __all__ = [
     "BlockPoint",
@@ -86,8 +88,10 @@ __all__ = [
     "lemma8_bounds",
     "lemma8_nonexistence_alpha",
     "lemma9_threshold",
+    "lemma_window",
     "one_coordinate_z",
     "oracle_point",
+    "oracle_unconverged",
     "pretrained_point",
     "solve",
     "stationary_margin",
