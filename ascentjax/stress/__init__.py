@@ -25,12 +25,23 @@ from ._settings import block_setting as block_setting
 from ._settings import one_coordinate_setting as one_coordinate_setting
 from ._settings import random_forget_setting as random_forget_setting
 from ._settings import toy_setting as toy_setting
+from ._suite import SUITES as SUITES
+from ._suite import Suite as Suite
+from ._suite import SuiteResult as SuiteResult
+from ._suite import evaluate as evaluate
+from ._suite import run_suite as run_suite
+from ._suite import scorecard as scorecard
+from ._suite import step_unit as step_unit
 
 __all__ = [
     "BASELINES",
+    "SUITES",
     "Setting",
     "StressProblem",
+    "Suite",
+    "SuiteResult",
     "block_setting",
+    "evaluate",
     "finetune",
     "gradient_ascent",
     "iterative_da",
@@ -41,8 +52,11 @@ __all__ = [
     "one_coordinate_setting",
     "random_forget_setting",
     "retrain",
+    "run_suite",
+    "scorecard",
     "scrub",
     "simultaneous_da",
+    "step_unit",
     "toy_problem",
     "toy_setting",
 ]

@@ -82,12 +82,8 @@ class StressProblem:
     params0: Params
     params_init: Params
     key: jax.Array
-    model: Callable[[Params, jax.Array], jax.Array] = dataclasses.field(
-        metadata={"static": True}
-    )
-    loss: Callable[[jax.Array, jax.Array], jax.Array] = dataclasses.field(
-        metadata={"static": True}
-    )
+    model: Callable[[Params, jax.Array], jax.Array] = dataclasses.field(metadata={"static": True})
+    loss: Callable[[jax.Array, jax.Array], jax.Array] = dataclasses.field(metadata={"static": True})
 
     def __post_init__(self) -> None:
         for name in ("model", "loss"):
