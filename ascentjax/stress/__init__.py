@@ -31,6 +31,7 @@ from ._suite import SuiteResult as SuiteResult
 from ._suite import evaluate as evaluate
 from ._suite import run_suite as run_suite
 from ._suite import scorecard as scorecard
+from ._suite import scorecard_rows as scorecard_rows
 from ._suite import step_unit as step_unit
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "retrain",
     "run_suite",
     "scorecard",
+    "scorecard_rows",
     "scrub",
     "simultaneous_da",
     "step_unit",

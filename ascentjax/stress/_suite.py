@@ -45,7 +45,16 @@ from ._settings import (
     toy_setting,
 )
 
-__all__ = ["SUITES", "Suite", "SuiteResult", "evaluate", "run_suite", "scorecard", "step_unit"]
+__all__ = [
+    "SUITES",
+    "Suite",
+    "SuiteResult",
+    "evaluate",
+    "run_suite",
+    "scorecard",
+    "scorecard_rows",
+    "step_unit",
+]
 
 
 class Suite(NamedTuple):
@@ -72,7 +81,7 @@ SUITES: dict[str, Suite] = {
         seeds=2,
         random_seeds=32,
         steps=500,
-        learning_rates=(0.5, 1.0),
+        learning_rates=(0.25, 1.0),
     ),
     "default": Suite(
         rhos=(0.3, 0.5, 0.8, 0.9),
@@ -455,3 +464,52 @@ def _records(name: str, setting: Setting, lrs: Sequence[float], res: Mapping) ->
                     )
                 rows.append(row)
     return rows
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{100 * x:.0f}%"
+
+
+def _cell(entry: Mapping[str, Any]) -> str:
+    r = entry.get("median_R")
+    head = "diverged" if r is None else f"{r:.3g}"
+    parts = [f">1 {_pct(entry.get('share_R_gt_1'))}", f"div {_pct(entry['diverged'])}"]
+    if "wrong_side" in entry:
+        parts.append(f"wrong {_pct(entry['wrong_side'])}")
+    if "trap" in entry:
+        parts.append(f"trap {_pct(entry['trap'])} → {_pct(entry['trap_after_finetune'])} after FT")
+    if "gap" in entry:
+        gap = entry["gap"]
+        parts.append(
+            "gap —" if gap is None else f"gap {gap:+.3f} (oracle {entry['oracle_gap']:+.3f})"
+        )
+        rej = entry["lemma1_reject"]
+        parts.append("L1 —" if rej is None else f"L1 {'REJECT' if rej else 'ok'}")
+    return f"{head} ({', '.join(parts)})"
+
+
+def scorecard_rows(
+    card: Mapping[str, Mapping[str, Mapping[str, Any]]],
+) -> tuple[list[str], list[list[str]]]:
+    r"""The scorecard as table cells: one row per method, one column per setting.
+
+    Each cell reads ``median R (>1 share, diverged share[, wrong-side share][, trap before
+    → after fine-tuning][, gap (oracle gap), Lemma-1 verdict])`` at the selected learning
+    rate, over the scoring seeds; "diverged" in place of :math:`R` when every scored run
+    diverged.
+
+    Args:
+        card: :attr:`SuiteResult.scorecard`.
+
+    Returns:
+        ``(headers, rows)`` of strings.
+
+    Example:
+        >>> entry = {"median_R": 1.0, "share_R_gt_1": 0.0, "diverged": 0.0}
+        >>> aj_headers, rows = scorecard_rows({"identity": {"toy": entry}})
+        >>> rows[0]
+        ['identity', '1 (>1 0%, div 0%)']
+    """
+    settings = list(dict.fromkeys(s for m in card.values() for s in m))
+    rows = [[name, *(_cell(m[s]) if s in m else "—" for s in settings)] for name, m in card.items()]
+    return ["method", *settings], rows
