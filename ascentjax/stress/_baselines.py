@@ -77,8 +77,8 @@ def retrain(problem: StressProblem, learning_rate: ArrayLike) -> UnlearningRule:
         >>> import jax.numpy as jnp, ascentjax as aj
         >>> p = aj.stress.linear_problem(aj.OneCoordinate(0.5, 0.01).data(), 0.01, jnp.ones(1))
         >>> w = aj.run_rule(aj.stress.retrain(p, 1.0), p.params0, p, steps=500).final
-        >>> round(float(w[0]), 3)  # W0(|R_j| / (lam |R|)) = W0(50/9)
-        1.372
+        >>> round(float(w[0]), 3)  # W0(|R_j| / (lam |R|)) = W0(50/9), the oracle
+        1.387
     """
     _check(problem, learning_rate)
     inner = descent_rule(lambda p, prob: prob.retain_objective(p), learning_rate)
@@ -116,7 +116,7 @@ def finetune(problem: StressProblem, learning_rate: ArrayLike) -> UnlearningRule
         >>> p = aj.stress.linear_problem(aj.OneCoordinate(0.5, 0.01).data(), 0.01, jnp.ones(1))
         >>> w = aj.run_rule(aj.stress.finetune(p, 1.0), p.params0, p, steps=500).final
         >>> round(float(w[0]), 3)
-        1.372
+        1.387
     """
     _check(problem, learning_rate)
     return descent_rule(lambda p, prob: prob.retain_objective(p), learning_rate)
@@ -440,15 +440,14 @@ def newton(
         An :class:`ascentjax.UnlearningRule` (state: a step count).
 
     Example:
-        >>> import jax, jax.numpy as jnp, ascentjax as aj
-        >>> jax.config.update("jax_enable_x64", True)
-        >>> prob = aj.OneCoordinate(0.5, 0.01)
-        >>> sol = aj.theory.solve(prob)
-        >>> p = aj.stress.linear_problem(prob.data(), 0.01, jnp.atleast_1d(sol.pretrained))
+        >>> import jax.numpy as jnp, ascentjax as aj
+        >>> block = aj.Block(rho=0.8, alpha=0.05, lam=0.01)
+        >>> sol = aj.theory.solve(block)
+        >>> p = aj.stress.linear_problem(block.data(), 0.01, sol.pretrained.weights)
         >>> w = aj.run_rule(aj.stress.newton(p), p.params0, p, steps=1).final
-        >>> bool(abs(w[0] - sol.oracle) < 1e-3 * abs(sol.pretrained - sol.oracle) + 1e-12)
-        False
-        >>> jax.config.update("jax_enable_x64", False)
+        >>> w_r, w_d = sol.oracle.weights, sol.pretrained.weights
+        >>> bool(jnp.linalg.norm(w - w_r) < 0.02 * jnp.linalg.norm(w_d - w_r))  # R ~ 0.01
+        True
     """
     _check(problem, learning_rate)
     check_nonnegative("damping", damping)
