@@ -59,6 +59,17 @@ SUITE_NAMES = ("quick", "default", "full")
 MAX_LR = 10.0  # multiples of 1/L: plain gradient descent is unstable beyond 2
 MAX_STEPS = 1_000_000
 MAX_SEEDS = 100_000
+BASELINE_NAMES = (
+    "retrain",
+    "finetune",
+    "gradient_ascent",
+    "simultaneous_da",
+    "iterative_da",
+    "npo",
+    "scrub",
+    "noisy_gd",
+    "newton",
+)  # the keys of ascentjax.stress.BASELINES (tested), listed here so --help imports no JAX
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,6 +86,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SPEC",
         help="a method factory method(problem, learning_rate, **hyper) -> UnlearningRule, "
         "as PKG.MODULE:NAME or path/to/file.py:NAME (repeatable)",
+    )
+    p.add_argument(
+        "--baselines",
+        nargs="+",
+        choices=BASELINE_NAMES,
+        default=list(BASELINE_NAMES),
+        metavar="NAME",
+        help="built-in baselines run beside your methods (default: all nine: "
+        + ", ".join(BASELINE_NAMES)
+        + ")",
     )
     p.add_argument(
         "--suite", choices=SUITE_NAMES, default="quick", help="grid sizes, seeds and steps"
@@ -115,10 +136,10 @@ def _method_arg(text: str) -> tuple[str, Any]:
 def _methods(args: argparse.Namespace) -> dict[str, Any]:
     import ascentjax as aj
 
-    methods: dict[str, Any] = dict(aj.stress.BASELINES)
+    methods: dict[str, Any] = {n: aj.stress.BASELINES[n] for n in dict.fromkeys(args.baselines)}
     for spec, fn in args.method:
         name = spec.rpartition(":")[2]
-        methods[name if name not in methods else spec] = fn
+        methods[name if name not in BASELINE_NAMES else spec] = fn
     return methods
 
 

@@ -21,6 +21,8 @@ otherwise the same for every seed.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
@@ -105,6 +107,48 @@ def _grid(a: ArrayLike, b: ArrayLike, dtype: Any) -> tuple[np.ndarray, np.ndarra
     return aa.ravel(), bb.ravel()
 
 
+# The compiled builders are cached on their static arguments, so settings of the same
+# shapes (a suite run twice, the tests and the CLI) compile once.
+@functools.cache
+def _block_fn(loss: str, lam: float, dt: Any) -> Callable:
+    def one(r: jax.Array, a: jax.Array) -> tuple[StressProblem, jax.Array]:
+        block = Block(rho=r, alpha=a, lam=lam, loss=loss)
+        sol = theory.solve(block)
+        data = block.data(dtype=dt)
+        prob = linear_problem(data, lam, sol.pretrained.weights.astype(dt), loss=loss)
+        return prob, sol.oracle.weights.astype(dt)
+
+    return jax.jit(jax.vmap(one))
+
+
+@functools.cache
+def _coordinate_fn(loss: str, dt: Any) -> Callable:
+    def one(la: jax.Array, a: jax.Array) -> tuple[StressProblem, jax.Array, jax.Array]:
+        prob = OneCoordinate(alpha=a, lam=la, loss=loss)
+        sol = theory.solve(prob)
+        w0 = jnp.atleast_1d(sol.pretrained).astype(dt)
+        p = linear_problem(prob.data(dtype=dt), la, w0, loss=loss)
+        return p, jnp.atleast_1d(sol.oracle).astype(dt), sol.case
+
+    return jax.jit(jax.vmap(one))
+
+
+@functools.cache
+def _random_fn(n_train: int, n_forget: int, n_test: int, lam: float) -> Callable:
+    def one(
+        k: jax.Array, x: jax.Array, y: jax.Array
+    ) -> tuple[StressProblem, jax.Array, jax.Array, jax.Array]:
+        ks, km, kp = jax.random.split(k, 3)
+        train, test = resample_split(ks, x, y, n_train, n_test)
+        mask = sample_forget_mask(km, n_train, n_forget)
+        data = Dataset(x=train.x, y=train.y, forget=mask, weight=train.weight)
+        w_d = train_oracle(train, lam, loss="logistic")
+        w_r = train_oracle(data, lam, loss="logistic")
+        return linear_problem(data, lam, w_d, loss="logistic", key=kp), w_r, test.x, test.y
+
+    return jax.jit(jax.vmap(one, in_axes=(0, None, None)))
+
+
 def block_setting(
     rhos: ArrayLike,
     alphas: ArrayLike,
@@ -143,14 +187,7 @@ def block_setting(
     dt = jnp.dtype(dtype) if dtype is not None else jnp.result_type(float)
     key = jax.random.key(0) if key is None else key
 
-    def one(r: jax.Array, a: jax.Array) -> tuple[StressProblem, jax.Array]:
-        block = Block(rho=r, alpha=a, lam=lam, loss=loss)
-        sol = theory.solve(block)
-        data = block.data(dtype=dt)
-        prob = linear_problem(data, lam, sol.pretrained.weights.astype(dt), loss=loss)
-        return prob, sol.oracle.weights.astype(dt)
-
-    probs, oracle = jax.jit(jax.vmap(one))(jnp.asarray(rho, dt), jnp.asarray(alpha, dt))
+    probs, oracle = _block_fn(loss, float(lam), dt)(jnp.asarray(rho, dt), jnp.asarray(alpha, dt))
     return Setting(
         name=f"block-{loss}",
         kind="exact",
@@ -198,14 +235,7 @@ def one_coordinate_setting(
     dt = jnp.dtype(dtype) if dtype is not None else jnp.result_type(float)
     key = jax.random.key(0) if key is None else key
 
-    def one(la: jax.Array, a: jax.Array) -> tuple[StressProblem, jax.Array, jax.Array]:
-        prob = OneCoordinate(alpha=a, lam=la, loss=loss)
-        sol = theory.solve(prob)
-        w0 = jnp.atleast_1d(sol.pretrained).astype(dt)
-        p = linear_problem(prob.data(dtype=dt), la, w0, loss=loss)
-        return p, jnp.atleast_1d(sol.oracle).astype(dt), sol.case
-
-    probs, oracle, case = jax.jit(jax.vmap(one))(jnp.asarray(lam, dt), jnp.asarray(alpha, dt))
+    probs, oracle, case = _coordinate_fn(loss, dt)(jnp.asarray(lam, dt), jnp.asarray(alpha, dt))
     return Setting(
         name="one-coordinate",
         kind="exact",
@@ -320,16 +350,8 @@ def random_forget_setting(
     else:
         source = breast_cancer_data(dtype=dt)
 
-    def one(k: jax.Array) -> tuple[StressProblem, jax.Array, jax.Array, jax.Array]:
-        ks, km, kp = jax.random.split(k, 3)
-        train, test = resample_split(ks, source.x, source.y, n_train, n_test)
-        mask = sample_forget_mask(km, n_train, n_forget)
-        data = Dataset(x=train.x, y=train.y, forget=mask, weight=train.weight)
-        w_d = train_oracle(train, lam, loss="logistic")
-        w_r = train_oracle(data, lam, loss="logistic")
-        return linear_problem(data, lam, w_d, loss="logistic", key=kp), w_r, test.x, test.y
-
-    probs, oracle, tx, ty = jax.jit(jax.vmap(one))(_keys(kseeds, seeds))
+    fn = _random_fn(n_train, n_forget, n_test, float(lam))
+    probs, oracle, tx, ty = fn(_keys(kseeds, seeds), source.x, source.y)
     return Setting(
         name=f"random-{pool}",
         kind="random",

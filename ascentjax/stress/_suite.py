@@ -24,6 +24,7 @@ smallest median :math:`R`) and reports the *scoring* seeds only.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
@@ -65,6 +66,7 @@ class Suite(NamedTuple):
     lams: tuple[float, ...]
     coordinate_alphas: tuple[float, ...]
     pools: tuple[str, ...]
+    random_sizes: tuple[int, int, int]
     seeds: int
     random_seeds: int
     steps: int
@@ -78,6 +80,7 @@ SUITES: dict[str, Suite] = {
         lams=(0.01, 0.1),
         coordinate_alphas=(0.05, 0.115, 0.3),
         pools=("gaussian_mixture",),
+        random_sizes=(200, 20, 200),
         seeds=2,
         random_seeds=32,
         steps=500,
@@ -89,6 +92,7 @@ SUITES: dict[str, Suite] = {
         lams=(0.001, 0.01, 0.1),
         coordinate_alphas=(0.02, 0.05, 0.1, 0.115, 0.15, 0.3),
         pools=("gaussian_mixture", "breast_cancer"),
+        random_sizes=(200, 20, 200),
         seeds=4,
         random_seeds=200,
         steps=2000,
@@ -100,6 +104,7 @@ SUITES: dict[str, Suite] = {
         lams=(0.001, 0.01, 0.1, 1.0),
         coordinate_alphas=(0.02, 0.05, 0.08, 0.1, 0.111, 0.115, 0.13, 0.15, 0.2, 0.3),
         pools=("gaussian_mixture", "breast_cancer"),
+        random_sizes=(200, 20, 200),
         seeds=8,
         random_seeds=1000,
         steps=5000,
@@ -130,7 +135,11 @@ def step_unit(problem: StressProblem) -> jax.Array:
     return 1.0 / jnp.maximum(top, jnp.finfo(flat.dtype).tiny)
 
 
-def _runner(method: Callable[..., Any], steps: int, hyper: Mapping[str, Any]) -> Callable:
+@functools.lru_cache(maxsize=256)
+def _runner(method: Callable[..., Any], steps: int, hyper: tuple) -> Callable:
+    # cached on (method, steps, hyper): the same method on same-shaped settings compiles once
+    hyper = dict(hyper)
+
     def one(problem: StressProblem, mult: jax.Array) -> tuple[Any, jax.Array]:
         rule = method(problem, mult * step_unit(problem), **hyper)
         traj = run_rule(rule, problem.params0, problem, steps=steps, stride=steps)
@@ -185,7 +194,9 @@ def evaluate(
         raise TypeError(f"method must be a callable, got {type(method).__name__}")
     probs = setting.problems
     dt = jnp.result_type(*[x.dtype for x in jax.tree_util.tree_leaves(probs.params0)])
-    final, diverged = _runner(method, steps, dict(hyper or {}))(probs, jnp.asarray(lrs, dt))
+    final, diverged = _runner(method, steps, tuple(sorted((hyper or {}).items())))(
+        probs, jnp.asarray(lrs, dt)
+    )
     L, S = lrs.size, setting.n_seeds
     G = jax.tree_util.tree_leaves(probs.params0)[0].shape[0] // S
     u = _flat(final, 2)
@@ -237,9 +248,10 @@ def _toy_scores(setting: Setting, final: Any, steps: int, div: np.ndarray) -> di
 
 
 def _gap(problem: StressProblem, params: Any, tx: jax.Array, ty: jax.Array) -> jax.Array:
-    mask = problem.forget_weight > 0
-    acc_f = jnp.sum(mask * problem.correct(params)) / jnp.sum(mask)
-    acc_t = jnp.mean(ty * problem.model(params, tx) > 0)
+    dt = problem.y.dtype
+    mask = (problem.forget_weight > 0).astype(dt)
+    acc_f = jnp.sum(mask * problem.correct(params).astype(dt)) / jnp.sum(mask)
+    acc_t = jnp.mean((ty * problem.model(params, tx) > 0).astype(dt))
     return acc_f - acc_t
 
 
@@ -357,7 +369,17 @@ def _settings(cfg: Suite, seeds: int, random_seeds: int, key: jax.Array) -> list
     out.append(one_coordinate_setting(cfg.lams, cfg.coordinate_alphas, seeds=seeds, key=keys[2]))
     out.append(toy_setting(seeds=seeds, key=keys[3]))
     for j, pool in enumerate(cfg.pools):
-        out.append(random_forget_setting(pool, seeds=random_seeds, key=keys[4 + j]))
+        n_train, n_forget, n_test = cfg.random_sizes
+        out.append(
+            random_forget_setting(
+                pool,
+                n_train=n_train,
+                n_forget=n_forget,
+                n_test=n_test,
+                seeds=random_seeds,
+                key=keys[4 + j],
+            )
+        )
     return out
 
 
