@@ -7,6 +7,7 @@ Everything is tiny: one rho, a few alphas, a few steps; settings are module-scop
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 
 import jax
@@ -203,7 +204,6 @@ def test_problem_is_a_pytree_under_jit_and_vmap(blocks):
     setting = blocks["exp"]
     batched = jax.jit(jax.vmap(lambda p: p.retain_objective(p.params0)))(setting.problems)
     n = setting.problems.x.shape[0]
-    loop = [_one(setting, 0)[0].retain_objective(setting.problems.params0[i]) for i in range(n)]
     loop = [
         jax.tree_util.tree_map(lambda a, i=i: a[i], setting.problems).retain_objective(
             setting.problems.params0[i]
@@ -213,8 +213,7 @@ def test_problem_is_a_pytree_under_jit_and_vmap(blocks):
     np.testing.assert_allclose(batched, loop, rtol=1e-12)
 
     def run(problem, key):
-        problem = jax.tree_util.tree_map(lambda x: x, problem)
-        problem = type(problem)(**{**problem.__dict__, "key": key})
+        problem = dataclasses.replace(problem, key=key)
         return aj.run_rule(
             st.noisy_gd(problem, 1.0, sigma=0.1), problem.params0, problem, steps=5
         ).final
@@ -236,11 +235,11 @@ def test_bad_inputs_name_the_argument():
         st.linear_problem("data", 0.01, jnp.ones(1))
     p = st.linear_problem(data, 0.01, jnp.ones(1))
     with pytest.raises(TypeError, match="model"):
-        type(p)(**{**p.__dict__, "model": 3})
+        dataclasses.replace(p, model=3)
     with pytest.raises(ValueError, match="forget_weight"):
-        type(p)(**{**p.__dict__, "forget_weight": -p.forget_weight - 1})
+        dataclasses.replace(p, forget_weight=-p.forget_weight - 1)
     with pytest.raises(ValueError, match="lam"):
-        type(p)(**{**p.__dict__, "lam": -1.0})
+        dataclasses.replace(p, lam=-1.0)
     with pytest.raises(TypeError, match="problem"):
         st.finetune(data, 1.0)
     with pytest.raises(ValueError, match="learning_rate"):
@@ -304,23 +303,15 @@ def test_cli_rejects_bad_flags(argv, capsys):
     assert "Traceback" not in capsys.readouterr().err
 
 
-def test_cli_end_to_end_lists_the_users_method(tmp_path, monkeypatch, capsys):
+def test_cli_end_to_end_lists_the_users_method(tmp_path, monkeypatch, capsys, rerun_identical):
     from sims import stress
 
     monkeypatch.setitem(st.SUITES, "quick", TINY)
     user = tmp_path / "mine.py"
     user.write_text(USER)
     out = tmp_path / "out"
-    argv = [
-        "--method",
-        f"{user}:slow_finetune",
-        "--baselines",
-        "newton",
-        "--out",
-        str(out),
-        "--no-progress",
-    ]
-    assert stress.main(argv) == 0
+    argv = ["--method", f"{user}:slow_finetune", "--baselines", "newton", "--no-progress"]
+    assert stress.main([*argv, "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "| slow_finetune |" in printed and "| newton |" in printed
     summary = json.loads((out / "summary.json").read_text())
@@ -341,3 +332,4 @@ def test_cli_end_to_end_lists_the_users_method(tmp_path, monkeypatch, capsys):
     per_method = 2 * (3 * 2) + 3 * 2 + 1 * 2 + 1 * 4
     assert len(rows) == 2 * per_method
     assert (out / "heatmaps.png").stat().st_size > 0 and (out / "scorecard.md").is_file()
+    rerun_identical(stress.main, argv, out)  # same flags: byte-identical summary.json

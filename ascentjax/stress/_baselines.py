@@ -55,10 +55,6 @@ def _select(pred: jax.Array, a: Params, b: Params) -> Params:
     return jax.tree_util.tree_map(lambda x, y: jnp.where(pred, x, y), a, b)
 
 
-def _with_problem(rule: UnlearningRule) -> UnlearningRule:
-    return rule
-
-
 def retrain(problem: StressProblem, learning_rate: ArrayLike) -> UnlearningRule:
     r"""Retrain from scratch: gradient descent on :math:`L_R` from ``problem.params_init``.
 
@@ -469,15 +465,20 @@ def newton(
     return UnlearningRule(init, step)
 
 
-BASELINES = {
-    "retrain": retrain,
-    "finetune": finetune,
-    "gradient_ascent": gradient_ascent,
-    "simultaneous_da": simultaneous_da,
-    "iterative_da": iterative_da,
-    "npo": npo,
-    "scrub": scrub,
-    "noisy_gd": noisy_gd,
-    "newton": newton,
-}
-"""The nine built-in baselines by name, in the scorecard's order."""
+class _Baselines(dict):
+    """The nine built-in baselines by name (``name -> method``), in the scorecard's order:
+    retrain, finetune, gradient_ascent, simultaneous_da, iterative_da, npo, scrub,
+    noisy_gd, newton."""
+
+
+BASELINES = _Baselines(
+    retrain=retrain,
+    finetune=finetune,
+    gradient_ascent=gradient_ascent,
+    simultaneous_da=simultaneous_da,
+    iterative_da=iterative_da,
+    npo=npo,
+    scrub=scrub,
+    noisy_gd=noisy_gd,
+    newton=newton,
+)
