@@ -10,6 +10,7 @@ Each concept has its own private module, which declares its public names in its 
 """
 
 from . import nets as nets
+from . import stress as stress
 from . import theory as theory
 from . import toy as toy
 from ._data import Dataset as Dataset

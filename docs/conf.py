@@ -95,6 +95,7 @@ _PACKAGES = {
     "theory": ("ascentjax.theory", "ascentjax.theory"),
     "toy": ("ascentjax.toy", "ascentjax.toy"),
     "nets": ("ascentjax.nets", "ascentjax.nets"),
+    "stress": ("ascentjax.stress", "ascentjax.stress"),
 }
 _GROUP_TITLES = {
     "_lambertw": "Lambert W",
@@ -110,6 +111,10 @@ _GROUP_TITLES = {
     "_block": "Cross-dimensional correlation",
     "_dynamics": "Iterative descent-ascent dynamics",
     "_lemma1": "Lemma 1",
+    "_problem": "The problem a method sees",
+    "_baselines": "Baselines",
+    "_settings": "Settings",
+    "_suite": "Suite and scorecard",
     "_constants": "Constants",
     "_mia": "Membership inference",
     "_cache": "Ensemble cache",

@@ -9,8 +9,8 @@ import pytest
 
 import ascentjax
 
-PACKAGES = [ascentjax, ascentjax.theory, ascentjax.toy, ascentjax.nets]
-SUBPACKAGES = ("nets", "theory", "toy")
+PACKAGES = [ascentjax, ascentjax.theory, ascentjax.toy, ascentjax.nets, ascentjax.stress]
+SUBPACKAGES = ("nets", "stress", "theory", "toy")
 
 
 def _private_modules(package: object = ascentjax) -> dict[str, object]:
@@ -47,7 +47,12 @@ def test_subpackages_exist() -> None:
         assert inspect.ismodule(getattr(ascentjax, name)), name
     # One name per concept: a subpackage reuses a core name only for the same method in its
     # own setting (gradient ascent on a linear model in the core, on networks in nets).
-    shared = {"nets": {"gradient_ascent"}, "theory": set(), "toy": set()}
+    shared = {
+        "nets": {"gradient_ascent"},
+        "stress": {"gradient_ascent", "iterative_da", "retrain", "simultaneous_da"},
+        "theory": set(),
+        "toy": set(),
+    }
     for name in SUBPACKAGES:
         both = set(ascentjax.__all__) & set(getattr(ascentjax, name).__all__)
         assert both == shared[name], (name, both)
