@@ -565,7 +565,8 @@ def score_main(argv: list[str]) -> int:
     )
     if mia is not None:
         table += "\n" + markdown_table(
-            ["attack", *mia], [["forget vs test / oracle", *mia.values()]]
+            ["unlearned models (LiRA: out = oracle, in = pretrained)", *mia],
+            [["forget vs test", *mia.values()]],
         )
     C.write_text(out / "table.md", table)
     final = out.finish(

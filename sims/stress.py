@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
         + ")",
     )
     p.add_argument(
-        "--suite", choices=SUITE_NAMES, default="quick", help="grid sizes, seeds and steps"
+        "--suite", choices=SUITE_NAMES, default="default", help="grid sizes, seeds and steps"
     )
     p.add_argument(
         "--learning-rates",

@@ -311,7 +311,8 @@ def test_cli_end_to_end_lists_the_users_method(tmp_path, monkeypatch, capsys, re
     user = tmp_path / "mine.py"
     user.write_text(USER)
     out = tmp_path / "out"
-    argv = ["--method", f"{user}:slow_finetune", "--baselines", "newton", "--no-progress"]
+    argv = ["--method", f"{user}:slow_finetune", "--baselines", "newton", "--suite", "quick"]
+    argv += ["--no-progress"]
     assert stress.main([*argv, "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "| slow_finetune |" in printed and "| newton |" in printed
