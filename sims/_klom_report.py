@@ -575,3 +575,15 @@ def score_main(argv: list[str]) -> int:
     print(table)
     print(f"wrote summary.json, results.csv, klom.npy, table.md to {final}")
     return 0
+
+
+def study_config(args: Any, n_train: int, n_validation: int, sizes: list[int]) -> dict[str, Any]:
+    """The run's configuration as recorded in ``summary.json`` (what the seed determines)."""
+    return dict(
+        data=args.data, n_train=n_train, n_validation=n_validation, model=args.model,
+        width=args.width, n_models=args.n_models, epochs=args.epochs,
+        batch_size=args.batch_size, lr=args.lr, forget_fractions=list(args.forget_fractions),
+        forget_sizes=sizes, methods=list(args.rules), lrs=list(args.lrs),
+        unlearn_epochs=args.unlearn_epochs, mixes=list(args.mixes),
+        descent_steps=args.descent_steps, bins=args.bins, eps=args.eps, seed=args.seed,
+    )  # fmt: skip

@@ -327,13 +327,21 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser, ds: Any) -> d
             rows = []
             for lr, mix in itertools.product(args.lrs, args.mixes if method == "gda" else [1.0]):
                 bar.set_description(f"{name}: {report.method_label(method)} lr {lr:g}")
-                traj = nets.unlearn_ensemble(
-                    next(keys), make(lr, mix), net, pre, x, y, jnp.asarray(F),
-                    jnp.asarray(R), epochs=args.unlearn_epochs, batch_size=args.batch_size,
-                    descent_steps=args.descent_steps,
-                )  # fmt: skip
-                m_tr_all, m_v_all = (np.asarray(traj_margins(traj, *d)) for d in ((x, y), (xv, yv)))
-                acc_all = model_accuracies(traj, F, R, traj_acc)
+                ku, unl = next(keys), dict(epochs=args.unlearn_epochs,
+                    batch_size=args.batch_size, descent_steps=args.descent_steps)  # fmt: skip
+
+                def unlearn(ku=ku, make=make, lr=lr, mix=mix, F=F, R=R, unl=unl) -> Any:
+                    traj = nets.unlearn_ensemble(ku, make(lr, mix), net, pre, x, y,
+                                                 jnp.asarray(F), jnp.asarray(R), **unl)  # fmt: skip
+                    m_tr, m_v = (np.asarray(traj_margins(traj, *d)) for d in ((x, y), (xv, yv)))
+                    return dict(tr=m_tr, v=m_v, acc=model_accuracies(traj, F, R, traj_acc))
+
+                # built-ins cached by name and hyperparameters; a user's method always runs
+                c = unlearn() if method not in RULES else cache("unlearned", dict(
+                    method=method, version=aj.__version__, pretrained=key(0), key=ku,
+                    retain=R, forget=F, lr=lr, mix=mix, **unl), unlearn)  # fmt: skip
+                m_tr_all, m_v_all = np.asarray(c["tr"]), np.asarray(c["v"])
+                acc_all = {k: np.asarray(v) for k, v in c["acc"].items()}
                 for e in range(args.unlearn_epochs):
                     r = row(None, m_tr_all[e], m_v_all[e], {k: v[e] for k, v in acc_all.items()})
                     ha, hb = np.asarray(nets.split_half_klom(m_tr_all[e], o_tr, F, **kw_klom))
@@ -348,14 +356,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser, ds: Any) -> d
     bar.close()
     timings.update(oracles=t_oracle, unlearning_grid=t_unlearn)
     timings["total"] = sum(timings.values())
-    config = dict(
-        data=args.data, n_train=n, n_validation=int(xv.shape[0]), model=args.model,
-        width=args.width, n_models=N, epochs=args.epochs, batch_size=args.batch_size,
-        lr=args.lr, forget_fractions=list(args.forget_fractions), forget_sizes=sizes,
-        methods=list(args.rules), lrs=list(args.lrs), unlearn_epochs=args.unlearn_epochs,
-        mixes=list(args.mixes), descent_steps=args.descent_steps, bins=args.bins,
-        eps=args.eps, seed=args.seed,
-    )  # fmt: skip
+    config = report.study_config(args, n, int(xv.shape[0]), sizes)
     # main moves the timings to run.json: summary.json holds no timings
     out = dict(study=STUDY, config=config, datamodels=dm_info, forget_sets=results)
     return dict(out, timings_s=timings, cache_hits=hits)
@@ -390,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     print(illusion_table(summary) + "\n\n" + report.mia_table(summary))
     print("timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in t.items()))
     if args.cache_dir:
-        print(f"cache: {sum(hits)} of {len(hits)} ensembles reused from {args.cache_dir}")
+        print(f"cache: {sum(hits)} of {len(hits)} entries reused from {args.cache_dir}")
     print(f"wrote summary.json, results.csv, {figures}, table.md to {final}")
     return 0
 

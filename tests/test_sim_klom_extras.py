@@ -104,7 +104,7 @@ def test_user_method_results_csv_and_cache(tmp_path, capsys):
     argv = [*TINY, "--methods", "ga", "gda", "--mixes", "1", "--method", f"{plugin}:my_ga",
             "--cache-dir", str(cache)]  # fmt: skip
     assert klom.main([*argv, "--out", str(tmp_path / "a")]) == 0
-    assert "cache: 0 of 2 ensembles reused" in capsys.readouterr().out
+    assert "cache: 0 of 4 entries reused" in capsys.readouterr().out
     s = json.loads((tmp_path / "a" / "summary.json").read_text())
     e = s["forget_sets"]["random_6"]
     assert list(e["methods"]) == ["ga", "gda", "my_ga"]
@@ -129,15 +129,19 @@ def test_user_method_results_csv_and_cache(tmp_path, capsys):
     assert got[("1", "forget", "all")] == first["klom"]["forget"]
     assert got[("1", "forget", "b")] == first["forget_klom_half_b"]
     assert {r["n_models"] for r in rows} == {"4"} and {r["data"] for r in rows} == {"digits"}
-    # a second identical run reuses both ensembles and gives the same summary
+    # a second identical run reuses both ensembles and the two built-in unlearning runs
+    # (the user's method runs again) and gives the same summary
     assert klom.main([*argv, "--out", str(tmp_path / "b")]) == 0
-    assert "cache: 2 of 2 ensembles reused" in capsys.readouterr().out
+    assert "cache: 4 of 4 entries reused" in capsys.readouterr().out
     assert (tmp_path / "b" / "summary.json").read_bytes() == (
         tmp_path / "a" / "summary.json"
     ).read_bytes()
     # a changed training configuration never reuses them
     assert klom.main([*argv, "--lr", "0.06", "--out", str(tmp_path / "c")]) == 0
-    assert "cache: 0 of 2 ensembles reused" in capsys.readouterr().out
+    assert "cache: 0 of 4 entries reused" in capsys.readouterr().out
+    # a changed unlearning configuration reuses the ensembles, not the unlearning runs
+    assert klom.main([*argv, "--lrs", "0.02", "--out", str(tmp_path / "d")]) == 0
+    assert "cache: 2 of 4 entries reused" in capsys.readouterr().out
 
 
 def test_bad_user_method_is_an_argparse_error(tmp_path, capsys):
