@@ -29,7 +29,9 @@ Params = Any
 
 
 def _concrete_array(v: Any) -> bool:
-    return hasattr(v, "shape") and hasattr(v, "dtype") and is_concrete(v)
+    # arrays with values (not tracers, nor the jax.ShapeDtypeStruct placeholders that
+    # shape inference puts in a pytree)
+    return isinstance(v, (np.ndarray, np.generic, jax.Array)) and is_concrete(v)
 
 
 @jax.tree_util.register_dataclass

@@ -1,7 +1,8 @@
 r"""The stress suite: run methods through the settings, select step sizes, score.
 
 For every method and setting, :func:`evaluate` runs the method from the pretrained model
-on every grid point, seed and learning rate at once (one compiled ``vmap``), and scores
+on every grid point, seed and learning rate at once (one compiled program, its grid points
+chunked and sharded over every device by :func:`ascentjax.make_sweep`), and scores
 each run:
 
 * :math:`R = \|\theta_U - \theta_R\| / \|\theta_D - \theta_R\|` against the setting's
@@ -35,6 +36,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from .. import theory, toy
+from .._sweep import make_sweep
 from .._trajectory import run_rule
 from .._validation import check_count
 from ._problem import StressProblem
@@ -151,8 +153,18 @@ def _runner(method: Callable[..., Any], steps: int, hyper: tuple) -> Callable:
         traj = run_rule(rule, problem.params0, problem, steps=steps, stride=steps)
         return traj.final, traj.diverged
 
-    over_problems = jax.vmap(one, in_axes=(0, None))
-    return jax.jit(jax.vmap(over_problems, in_axes=(None, 0)))
+    def over_rates(problem: StressProblem, mults: jax.Array) -> tuple[Any, jax.Array]:
+        return jax.vmap(one, in_axes=(None, 0))(problem, mults)
+
+    # the problems are the sweep's rows: chunked and sharded over every device by
+    # make_sweep; results come back as (problem, rate, ...), returned as (rate, problem, ...)
+    swept = make_sweep(over_rates, in_axes=(0, None))
+
+    def run(problems: StressProblem, mults: jax.Array) -> tuple[Any, jax.Array]:
+        final, diverged = swept(problems, mults)
+        return jax.tree_util.tree_map(lambda a: jnp.swapaxes(a, 0, 1), (final, diverged))
+
+    return run
 
 
 def _flat(tree: Any, lead: int) -> jax.Array:
